@@ -1,0 +1,57 @@
+# Thin wrapper over CMake. `make demo` runs the main job, `make test` the test suite; both
+# install missing Debian packages first (`make deps`, a no-op when everything is present).
+BUILD     ?= build
+ASAN_DIR  ?= build-asan
+JOBS      ?= $(shell nproc 2>/dev/null || echo 2)
+CMAKE_ARGS ?=
+DEPS := build-essential cmake pkg-config libopenblas-openmp-dev libcjson-dev libcmocka-dev \
+        zlib1g-dev libsqlite3-dev dataset-fashion-mnist python3-torch python3-numpy
+
+.PHONY: all deps build test test-unit asan demo bench clean help
+
+all: build
+
+help:
+	@echo "make deps   install missing Debian packages (apt-get; idempotent)"
+	@echo "make        build library, CLI, tests and benchmarks into $(BUILD)/"
+	@echo "make test   run the whole test suite (CTest + cmocka)"
+	@echo "make asan   build into $(ASAN_DIR)/ with ASan+UBSan and run the unit tests"
+	@echo "make demo   the main job: train and evaluate a model on Fashion-MNIST"
+	@echo "make bench  training/inference throughput, ours and PyTorch's side by side"
+
+deps:
+	@missing=""; for p in $(DEPS); do \
+	  dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  SUDO=""; [ "$$(id -u)" -ne 0 ] && SUDO=sudo; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
+	fi
+
+$(BUILD)/CMakeCache.txt:
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release $(CMAKE_ARGS)
+
+build: deps $(BUILD)/CMakeCache.txt
+	cmake --build $(BUILD) -j $(JOBS)
+
+test: build
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+test-unit: build
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) -L unit
+
+asan: deps
+	cmake -S . -B $(ASAN_DIR) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DUL_SANITIZE=ON -DUL_WERROR=ON $(CMAKE_ARGS)
+	cmake --build $(ASAN_DIR) -j $(JOBS)
+	cd $(ASAN_DIR) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
+	  ctest --output-on-failure -j $(JOBS) -LE 'integration|torch'
+
+demo: build
+	./scripts/demo.sh $(BUILD)
+
+bench: build
+	./bench/run.sh $(BUILD)
+
+clean:
+	rm -rf $(BUILD) $(ASAN_DIR)

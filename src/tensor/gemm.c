@@ -1,0 +1,79 @@
+/* GEMM through OpenBLAS (cblas_sgemm, row-major) and im2col/col2im for convolutions.
+ * OpenBLAS splits GEMM over output blocks only, so results are bit-identical for a given
+ * thread count. No hand-written GEMM kernel here: OpenBLAS is faster than we would be.
+ */
+#include "tensor/blas.h"
+
+#include <cblas.h>
+#include <string.h>
+
+void ul_sgemm(bool ta, bool tb, int m, int n, int k, float alpha, const float *a, int lda,
+              const float *b, int ldb, float beta, float *c, int ldc) {
+    if (m <= 0 || n <= 0) return;
+    if (k <= 0) {
+        for (int i = 0; i < m; i++)
+            for (int j = 0; j < n; j++) c[(size_t)i * ldc + j] = beta == 0.0f ? 0.0f : beta * c[(size_t)i * ldc + j];
+        return;
+    }
+    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, m, n, k,
+                alpha, a, lda, b, ldb, beta, c, ldc);
+}
+
+void ul_blas_set_threads(int n) { openblas_set_num_threads(n); }
+
+void ul_im2col(const float *img, int c, int h, int w, int kh, int kw, int s, int p, int oh, int ow,
+               float *col, size_t ldc) {
+    for (int ci = 0; ci < c; ci++) {
+        const float *src = img + (size_t)ci * h * w;
+        for (int ki = 0; ki < kh; ki++) {
+            for (int kj = 0; kj < kw; kj++) {
+                float *dst = col + ((size_t)(ci * kh + ki) * kw + kj) * ldc;
+                for (int oy = 0; oy < oh; oy++) {
+                    int iy = oy * s - p + ki;
+                    float *d = dst + (size_t)oy * ow;
+                    if (iy < 0 || iy >= h) {
+                        memset(d, 0, sizeof(float) * (size_t)ow);
+                        continue;
+                    }
+                    const float *row = src + (size_t)iy * w;
+                    if (s == 1) {
+                        int x0 = kj - p; /* ix = ox + x0 */
+                        int lo = x0 < 0 ? -x0 : 0;
+                        int hi = w - x0 < ow ? w - x0 : ow;
+                        if (hi < lo) hi = lo;
+                        for (int ox = 0; ox < lo; ox++) d[ox] = 0.0f;
+                        if (hi > lo) memcpy(d + lo, row + lo + x0, sizeof(float) * (size_t)(hi - lo));
+                        for (int ox = hi; ox < ow; ox++) d[ox] = 0.0f;
+                    } else {
+                        for (int ox = 0; ox < ow; ox++) {
+                            int ix = ox * s - p + kj;
+                            d[ox] = (ix >= 0 && ix < w) ? row[ix] : 0.0f;
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+void ul_col2im(const float *col, size_t ldc, int c, int h, int w, int kh, int kw, int s, int p,
+               int oh, int ow, float *img) {
+    for (int ci = 0; ci < c; ci++) {
+        float *dst = img + (size_t)ci * h * w;
+        for (int ki = 0; ki < kh; ki++) {
+            for (int kj = 0; kj < kw; kj++) {
+                const float *src = col + ((size_t)(ci * kh + ki) * kw + kj) * ldc;
+                for (int oy = 0; oy < oh; oy++) {
+                    int iy = oy * s - p + ki;
+                    if (iy < 0 || iy >= h) continue;
+                    float *row = dst + (size_t)iy * w;
+                    const float *sr = src + (size_t)oy * ow;
+                    for (int ox = 0; ox < ow; ox++) {
+                        int ix = ox * s - p + kj;
+                        if (ix >= 0 && ix < w) row[ix] += sr[ox];
+                    }
+                }
+            }
+        }
+    }
+}
