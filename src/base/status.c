@@ -50,7 +50,15 @@ ul_status ul_fail_ctx(ul_status s, const char *fmt, ...) {
     vsnprintf(prefix, sizeof prefix, fmt, ap);
     va_end(ap);
     memcpy(old, g_err, sizeof old);
-    snprintf(g_err, sizeof g_err, "%s: %s", prefix, old[0] ? old : ul_status_str(s));
+    const char *rest = old[0] ? old : ul_status_str(s);
+    size_t pl = strlen(prefix);
+    memcpy(g_err, prefix, pl);
+    size_t pos = pl;
+    if (pos + 2 < sizeof g_err) { g_err[pos++] = ':'; g_err[pos++] = ' '; }
+    size_t rl = strlen(rest);
+    if (rl > sizeof g_err - 1 - pos) rl = sizeof g_err - 1 - pos;
+    memcpy(g_err + pos, rest, rl);
+    g_err[pos + rl] = '\0';
     return s;
 }
 
@@ -105,7 +113,8 @@ void *ul_malloc(size_t nmemb, size_t size) {
         ul_fail(UL_E_NOMEM, "allocation of %zu x %zu bytes overflows", nmemb, size);
         return NULL;
     }
-    void *p = malloc(nmemb * size ? nmemb * size : 1);
+    size_t bytes = nmemb * size;
+    void *p = malloc(bytes ? bytes : 1);
     if (!p) ul_fail(UL_E_NOMEM, "out of memory allocating %zu bytes", nmemb * size);
     return p;
 }

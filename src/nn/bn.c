@@ -1,0 +1,113 @@
+/* BatchNorm2d as PyTorch: train mode normalises with the batch mean and biased variance and
+ * updates running_mean/running_var (unbiased variance) with momentum 0.1 and increments
+ * num_batches_tracked; eval mode uses the running statistics. Per-channel sums are taken in
+ * double, one channel per thread, so results do not depend on the thread count.
+ * Backward works after either mode (eval mode treats the statistics as constants).
+ * No sync-BN, no cumulative-average momentum (momentum=None).
+ */
+#include "nn/layer.h"
+
+#include <math.h>
+
+void ul_bn_forward(ul_model *m, ul_layer *l, const float *x, size_t n, bool train) {
+    const int C = l->in_c;
+    const size_t hw = (size_t)l->in_h * l->in_w;
+    const float *gamma = ul_tp(m, l->t_w), *beta = ul_tp(m, l->t_b);
+    float *rm = ul_tp(m, l->t_rm), *rv = ul_tp(m, l->t_rv);
+    float *y = l->out;
+    l->in = x;
+    if (!train) {
+#pragma omp parallel for schedule(static) if (n * l->in_n >= UL_PAR_MIN)
+        for (int c = 0; c < C; c++) {
+            const float is = (float)(1.0 / sqrt((double)rv[c] + l->eps));
+            const float mu = rm[c];
+            l->invstd[c] = is;
+            for (size_t i = 0; i < n; i++) {
+                const float *src = x + i * l->in_n + (size_t)c * hw;
+                float *xh = l->xhat + i * l->in_n + (size_t)c * hw;
+                float *dst = y + i * l->in_n + (size_t)c * hw;
+                for (size_t j = 0; j < hw; j++) {
+                    float t = (src[j] - mu) * is;
+                    xh[j] = t;
+                    dst[j] = t * gamma[c] + beta[c];
+                }
+            }
+        }
+        return;
+    }
+    const double M = (double)n * (double)hw;
+#pragma omp parallel for schedule(static) if (n * l->in_n >= UL_PAR_MIN)
+    for (int c = 0; c < C; c++) {
+        double s = 0.0;
+        for (size_t i = 0; i < n; i++) {
+            const float *src = x + i * l->in_n + (size_t)c * hw;
+            for (size_t j = 0; j < hw; j++) s += src[j];
+        }
+        const double mean = s / M;
+        double v = 0.0;
+        for (size_t i = 0; i < n; i++) {
+            const float *src = x + i * l->in_n + (size_t)c * hw;
+            for (size_t j = 0; j < hw; j++) {
+                double d = src[j] - mean;
+                v += d * d;
+            }
+        }
+        const double var = v / M;
+        const float is = (float)(1.0 / sqrt(var + l->eps));
+        const float fm = (float)mean;
+        l->invstd[c] = is;
+        for (size_t i = 0; i < n; i++) {
+            const float *src = x + i * l->in_n + (size_t)c * hw;
+            float *xh = l->xhat + i * l->in_n + (size_t)c * hw;
+            float *dst = y + i * l->in_n + (size_t)c * hw;
+            for (size_t j = 0; j < hw; j++) {
+                float t = (src[j] - fm) * is;
+                xh[j] = t;
+                dst[j] = t * gamma[c] + beta[c];
+            }
+        }
+        const double unbiased = M > 1.0 ? v / (M - 1.0) : var;
+        rm[c] = (float)((1.0 - l->momentum) * rm[c] + l->momentum * mean);
+        rv[c] = (float)((1.0 - l->momentum) * rv[c] + l->momentum * unbiased);
+    }
+    ul_tp(m, l->t_nbt)[0] += 1.0f;
+}
+
+void ul_bn_backward(ul_model *m, ul_layer *l, const float *dout, size_t n) {
+    const int C = l->in_c;
+    const size_t hw = (size_t)l->in_h * l->in_w;
+    const float *gamma = ul_tp(m, l->t_w);
+    float *dg = ul_tg(m, l->t_w), *dbeta = ul_tg(m, l->t_b);
+    const double M = (double)n * (double)hw;
+#pragma omp parallel for schedule(static) if (n * l->in_n >= UL_PAR_MIN)
+    for (int c = 0; c < C; c++) {
+        double sdy = 0.0, sdyx = 0.0;
+        for (size_t i = 0; i < n; i++) {
+            const float *g = dout + i * l->in_n + (size_t)c * hw;
+            const float *xh = l->xhat + i * l->in_n + (size_t)c * hw;
+            for (size_t j = 0; j < hw; j++) {
+                sdy += g[j];
+                sdyx += (double)g[j] * xh[j];
+            }
+        }
+        dg[c] += (float)sdyx;
+        dbeta[c] += (float)sdy;
+        if (!l->need_din) continue;
+        const float k = gamma[c] * l->invstd[c];
+        if (!m->train_mode) { /* eval-mode statistics are constants: dx = dy * gamma * invstd */
+            for (size_t i = 0; i < n; i++) {
+                const float *g = dout + i * l->in_n + (size_t)c * hw;
+                float *d = l->din + i * l->in_n + (size_t)c * hw;
+                for (size_t j = 0; j < hw; j++) d[j] = k * g[j];
+            }
+            continue;
+        }
+        const float mdy = (float)(sdy / M), mdyx = (float)(sdyx / M);
+        for (size_t i = 0; i < n; i++) {
+            const float *g = dout + i * l->in_n + (size_t)c * hw;
+            const float *xh = l->xhat + i * l->in_n + (size_t)c * hw;
+            float *d = l->din + i * l->in_n + (size_t)c * hw;
+            for (size_t j = 0; j < hw; j++) d[j] = k * (g[j] - mdy - xh[j] * mdyx);
+        }
+    }
+}
