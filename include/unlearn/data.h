@@ -48,16 +48,20 @@ const char *ul_dataset_hash(ul_dataset *d);
 
 /* ---- readers (each validates magic, dimensions and sizes; errors name the file) ---- */
 
-/* IDX images + labels (MNIST, Fashion-MNIST); either file may be gzip-compressed (.gz). */
+/* IDX images + labels (MNIST, Fashion-MNIST); either file may be gzip-compressed (detected by
+ * the 1f 8b magic, not the name). classes = max label + 1. */
 ul_status ul_read_idx(const char *images_path, const char *labels_path, ul_dataset **out);
 /* CIFAR-10 (label_bytes = 1) or CIFAR-100 (label_bytes = 2, fine label is used) binary
- * batches, concatenated in the order given. */
+ * batches, concatenated in the order given. classes = 10 or 100. */
 ul_status ul_read_cifar(const char *const *paths, int npaths, int label_bytes, ul_dataset **out);
-/* NPY: images (uint8 or float32, shape [n,h,w], [n,c,h,w] or [n,d]) and labels (integer
- * dtype: u1,i1,u2,i2,i4,u4,i8,u8, shape [n]). C order, little-endian only. */
+/* NPY: images (uint8 or float32, shape [n,h,w], [n,c,h,w] or [n,d] (read as c = h = 1, w = d))
+ * and labels (integer dtype: u1,i1,u2,i2,i4,u4,i8,u8, shape [n]). C order, little-endian only.
+ * classes = max label + 1. */
 ul_status ul_read_npy(const char *images_path, const char *labels_path, ul_dataset **out);
 
-/* Resolve a dataset by name or folder and load one split ("train" or "test").
+/* Resolve a dataset by name or folder and load one split ("train" or "test"). A spec without
+ * '/' that matches a known name (case-insensitive) is that name; otherwise it must be a directory.
+ * The dataset's name is the canonical known name, or the directory as given.
  *  - "fashion-mnist" / "mnist": the Debian package files under /usr/share/datasets/<name>
  *    (override the root with env UL_DATA_DIR).
  *  - a directory: IDX ({train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz]), CIFAR-10
@@ -77,13 +81,16 @@ typedef struct ul_view {
 ul_status ul_view_all(ul_dataset *d, ul_view **out);
 /* Copy of an index list (validated against the dataset size). */
 ul_status ul_view_from_indices(ul_dataset *d, const int32_t *idx, size_t n, ul_view **out);
-/* Samples of `src` whose label is (keep=true) / is not (keep=false) in labels[0..nlabels). */
+/* Samples of `src` whose label is (keep=true) / is not (keep=false) in labels[0..nlabels), in
+ * `src`'s order. Labels outside [0, classes) are UL_E_ARG. */
 ul_status ul_view_filter_labels(const ul_view *src, const int32_t *labels, size_t nlabels,
                                 bool keep, ul_view **out);
-/* Random split of `src` (seeded shuffle) into a part of round(frac*n) samples and the rest. */
+/* Random split of `src` (seeded shuffle) into a part of round(frac*n) samples and the rest; both
+ * keep `src`'s order, either output may be NULL, frac must lie in [0, 1]. */
 ul_status ul_view_split_random(const ul_view *src, double frac, uint64_t seed, ul_view **part,
                                ul_view **rest);
-/* Stratified split: per label, round(frac * count) samples (seeded) into `part`. */
+/* Stratified split: per label, round(frac * count) samples (seeded) into `part`. Both splits keep
+ * `src`'s order; either output may be NULL. frac must lie in [0, 1]. */
 ul_status ul_view_split_stratified(const ul_view *src, double frac, uint64_t seed, ul_view **part,
                                    ul_view **rest);
 /* A copy of `src` with its index order shuffled (seeded). */
@@ -100,10 +107,12 @@ ul_status ul_parse_label_set(const char *s, int max_classes, int32_t **labels, s
 /* ---- normalisation and augmentation ------------------------------------------------ */
 
 typedef struct ul_transform {
-    int nchan;          /* number of entries used in mean/std (0 = no normalisation) */
+    int nchan;          /* entries used in mean/std: 0 = no normalisation, 1 = same for every
+                           channel, else the dataset's channel count */
     float mean[4];      /* per channel, in [0,1] units (after scaling) */
     float std[4];
-    int crop_pad;       /* random crop with this zero padding (0 = off) */
+    int crop_pad;       /* random crop with this zero padding (0 = off; pads are 0 before
+                           normalisation) */
     bool hflip;         /* random horizontal flip with p = 0.5 */
 } ul_transform;
 
