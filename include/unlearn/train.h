@@ -36,10 +36,13 @@ typedef struct ul_optim ul_optim; /* opaque */
 /* An optimizer for `n` trainable values. Caller frees with ul_optim_free. */
 ul_status ul_optim_create(const ul_optim_params *p, size_t n, ul_optim **out);
 void ul_optim_free(ul_optim *o);
-/* One update of params[0..n) from grads[0..n) at learning rate `lr` (the schedule's value).
- * If mask is non-NULL, grads are multiplied element-wise by mask first (the gradient-mask
- * hook used by saliency methods; a zero freezes that value: its state does not move either
- * for SGD, as in PyTorch where the masked gradient is zero). */
+/* One update of params[0..n) from grads[0..n) at learning rate `lr` (the schedule's value;
+ * params.lr is not used here). If mask is non-NULL, grads are multiplied element-wise by mask
+ * first (the gradient-mask hook used by saliency methods) and nothing else is masked, exactly
+ * as a PyTorch gradient hook: a zero entry zeroes that gradient, but SGD weight decay (added
+ * after masking), an existing momentum buffer, and AdamW's decoupled decay and moments still
+ * move that value. A zero entry freezes a value only with weight_decay 0 and no state built
+ * up for it (SGD without momentum, or an element masked since the optimizer's first step). */
 void ul_optim_step(ul_optim *o, float *params, const float *grads, const float *mask, double lr);
 /* Forget all state (momentum buffers, Adam moments, step count). */
 void ul_optim_reset(ul_optim *o);
