@@ -14,6 +14,7 @@
  */
 #include "ul_test.h"
 #include "nn/layer.h"
+#include "tensor/blas.h"
 #include "unlearn/nn.h"
 #include "unlearn/rng.h"
 
@@ -66,12 +67,13 @@ static void lcase_alloc(lcase *c, ul_rng *r) {
     size_t col = (size_t)l->in_c * (l->k ? l->k : 1) * (l->k ? l->k : 1) * l->out_h * l->out_w;
     m->ws_col = calloc(c->n * col + 1, sizeof(float));
     m->ws_tmp = calloc(c->n * l->out_n + 1, sizeof(float));
+    m->ws_part = calloc(UL_CHUNKS * (m->nparams + 1), sizeof(float));
 }
 
 static void lcase_free(lcase *c) {
     ul_layer *l = &c->l;
     free(l->out); free(l->din); free(l->argmax); free(l->xhat); free(l->invstd);
-    free(c->m->params); free(c->m->grads); free(c->m->ws_col); free(c->m->ws_tmp); free(c->m->tensors);
+    free(c->m->params); free(c->m->grads); free(c->m->ws_col); free(c->m->ws_tmp); free(c->m->ws_part); free(c->m->tensors);
     free(c->m);
 }
 
@@ -166,8 +168,14 @@ static void ref_forward(const lcase *c, const double *x, const double *th, doubl
     }
 }
 
+static void ref_forward_act(const lcase *c, const double *x, const double *th, double *y) {
+    ref_forward(c, x, th, y);
+    if (c->l.relu)
+        for (size_t i = 0; i < c->n * c->l.out_n; i++) y[i] = y[i] > 0 ? y[i] : 0.0;
+}
+
 static double ref_loss(const lcase *c, const double *x, const double *th, const double *g, double *ybuf) {
-    ref_forward(c, x, th, ybuf);
+    ref_forward_act(c, x, th, ybuf);
     double s = 0.0;
     for (size_t i = 0; i < c->n * c->l.out_n; i++) s += g[i] * ybuf[i];
     return s;
@@ -180,7 +188,7 @@ static void check_layer(lcase *c, ul_rng *r, double kink_margin) {
     const size_t nx = c->n * l->in_n, ny = c->n * l->out_n, nt = m->nparams + m->nbuffers;
     float *xf = malloc(sizeof(float) * nx), *gf = malloc(sizeof(float) * ny);
     double *xd = malloc(sizeof(double) * nx), *gd = malloc(sizeof(double) * ny), *yd = malloc(sizeof(double) * ny);
-    double *th = malloc(sizeof(double) * (nt + 1));
+    double *th = calloc(nt + 1, sizeof(double));
     for (size_t i = 0; i < nx; i++) {
         double v;
         do v = 2.0 * ul_rng_uniform(r) - 1.0; while (fabs(v) < kink_margin); /* away from ReLU's kink */
@@ -198,7 +206,7 @@ static void check_layer(lcase *c, ul_rng *r, double kink_margin) {
     m->batch = c->n;
     const float *y = ul_seq_forward(m, &s, xf, c->n, c->train);
     double *yr = malloc(sizeof(double) * ny);
-    ref_forward(c, xd, th, yr);
+    ref_forward_act(c, xd, th, yr);
     for (size_t i = 0; i < ny; i++) ULT_CLOSE(y[i], yr[i], 1e-5, 1e-5);
     memset(m->grads, 0, sizeof(float) * m->nparams);
     const float *dx = ul_seq_backward(m, &s, gf, c->n);
@@ -232,9 +240,12 @@ static void check_layer(lcase *c, ul_rng *r, double kink_margin) {
     free(xf); free(gf); free(xd); free(gd); free(yd); free(yr); free(th);
 }
 
+static bool g_fuse = false; /* build the next layer cases with a fused ReLU */
+
 static lcase *new_case(ul_layer_type type, int n, int c, int h, int w) {
     lcase *lc = calloc(1, sizeof *lc);
     lc->m = calloc(1, sizeof(ul_model));
+    lc->l.relu = g_fuse && (type == UL_L_LINEAR || type == UL_L_CONV || type == UL_L_BN);
     lc->n = (size_t)n;
     ul_layer *l = &lc->l;
     l->type = type;
@@ -341,6 +352,18 @@ static void run_bn(bool train) {
 }
 static void test_bn_train(void **s) { (void)s; run_bn(true); }
 static void test_bn_eval(void **s) { (void)s; run_bn(false); }
+
+/* The same layers with the ReLU fused on their output (as the architectures build them). */
+static void test_fused_relu(void **s) {
+    (void)s;
+    g_fuse = true;
+    run_linear(true);
+    run_conv(2, 3, 5, 3, 1, 1, true, 2);
+    run_conv(3, 4, 4, 1, 1, 0, false, 3);
+    run_bn(true);
+    run_bn(false);
+    g_fuse = false;
+}
 
 /* BN running statistics after one train-mode batch: momentum 0.1, unbiased variance. */
 static void test_bn_running_stats(void **s) {
@@ -613,7 +636,8 @@ int main(void) {
         cmocka_unit_test(test_linear),       cmocka_unit_test(test_conv),
         cmocka_unit_test(test_maxpool),      cmocka_unit_test(test_avgpool),
         cmocka_unit_test(test_relu),         cmocka_unit_test(test_bn_train),
-        cmocka_unit_test(test_bn_eval),      cmocka_unit_test(test_bn_running_stats),
+        cmocka_unit_test(test_bn_eval),      cmocka_unit_test(test_fused_relu),
+        cmocka_unit_test(test_bn_running_stats),
         cmocka_unit_test(test_model_mlp),    cmocka_unit_test(test_model_cnn),
         cmocka_unit_test(test_model_resnet), cmocka_unit_test(test_arch_names_and_counts),
         cmocka_unit_test(test_arch_errors),  cmocka_unit_test(test_threads_identical),

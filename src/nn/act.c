@@ -17,5 +17,5 @@ void ul_relu_backward(ul_layer *l, const float *dout, size_t n) {
     const float *y = l->out;
     float *d = l->din;
 #pragma omp parallel for schedule(static) if (total >= UL_PAR_MIN)
-    for (size_t i = 0; i < total; i++) d[i] = y[i] > 0.0f ? dout[i] : 0.0f;
+    for (size_t i = 0; i < total; i += 4096) ul_relu_mask(d + i, y + i, dout + i, total - i < 4096 ? total - i : 4096);
 }

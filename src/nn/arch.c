@@ -150,6 +150,15 @@ static ul_status add_simple(ul_seq *s, ul_layer_type type, int *c, int *h, int *
     return UL_OK;
 }
 
+/* Fuse a ReLU into the last layer of `s` (conv, linear or BN): one pass over memory less. */
+static ul_status fuse_relu(ul_seq *s) {
+    ul_layer *l = &s->l[s->n - 1];
+    if (l->type != UL_L_CONV && l->type != UL_L_LINEAR && l->type != UL_L_BN)
+        return ul_fail(UL_E_INTERNAL, "ReLU cannot be fused into layer type %d", (int)l->type);
+    l->relu = true;
+    return UL_OK;
+}
+
 static ul_status add_linear(build *b, ul_seq *s, const char *name, int in, int out) {
     ul_layer *l = push(s, UL_L_LINEAR, in, 1, 1);
     if (!l) return ul_fail(UL_E_NOMEM, "out of memory building %s", name);
@@ -199,10 +208,7 @@ static ul_status build_mlp(build *b, const char *widths) {
         char nm[32];
         snprintf(nm, sizeof nm, "fc%d", i + 1);
         TRY(add_linear(b, &m->top, nm, w[i], w[i + 1]));
-        if (i + 2 < nw) {
-            int c = w[i + 1], h = 1, ww = 1;
-            TRY(add_simple(&m->top, UL_L_RELU, &c, &h, &ww, 0));
-        }
+        if (i + 2 < nw) TRY(fuse_relu(&m->top));
     }
     m->head_layer = m->top.n - 1;
     return UL_OK;
@@ -212,14 +218,13 @@ static ul_status build_cnn(build *b) {
     ul_model *m = b->m;
     int c = m->ap.in_c, h = m->ap.in_h, w = m->ap.in_w;
     TRY(add_conv(b, &m->top, "conv1", &c, &h, &w, 32, 3, 1, 1, true));
-    TRY(add_simple(&m->top, UL_L_RELU, &c, &h, &w, 0));
+    TRY(fuse_relu(&m->top));
     TRY(add_simple(&m->top, UL_L_MAXPOOL, &c, &h, &w, 2));
     TRY(add_conv(b, &m->top, "conv2", &c, &h, &w, 64, 3, 1, 1, true));
-    TRY(add_simple(&m->top, UL_L_RELU, &c, &h, &w, 0));
+    TRY(fuse_relu(&m->top));
     TRY(add_simple(&m->top, UL_L_MAXPOOL, &c, &h, &w, 2));
     TRY(add_linear(b, &m->top, "fc1", c * h * w, 128));
-    int f = 128, one = 1, one2 = 1;
-    TRY(add_simple(&m->top, UL_L_RELU, &f, &one, &one2, 0));
+    TRY(fuse_relu(&m->top));
     TRY(add_linear(b, &m->top, "fc2", 128, m->ap.classes));
     m->head_layer = m->top.n - 1;
     return UL_OK;
@@ -240,7 +245,7 @@ static ul_status add_block(build *b, const char *name, int *c, int *h, int *w, i
     TRY(add_conv(b, mainq, nm, &mc, &mh, &mw, cout, 3, stride, 1, false));
     snprintf(nm, sizeof nm, "%s.bn1", name);
     TRY(add_bn(b, mainq, nm, mc, mh, mw));
-    TRY(add_simple(mainq, UL_L_RELU, &mc, &mh, &mw, 0));
+    TRY(fuse_relu(mainq));
     snprintf(nm, sizeof nm, "%s.conv2", name);
     TRY(add_conv(b, mainq, nm, &mc, &mh, &mw, cout, 3, 1, 1, false));
     snprintf(nm, sizeof nm, "%s.bn2", name);
@@ -270,7 +275,7 @@ static ul_status build_resnet18(build *b, float width) {
     }
     TRY(add_conv(b, &m->top, "conv1", &c, &h, &w, widths[0], 3, 1, 1, false));
     TRY(add_bn(b, &m->top, "bn1", c, h, w));
-    TRY(add_simple(&m->top, UL_L_RELU, &c, &h, &w, 0));
+    TRY(fuse_relu(&m->top));
     for (int L = 0; L < 4; L++) {
         for (int k = 0; k < 2; k++) {
             char nm[32];

@@ -2,7 +2,7 @@
  * updates running_mean/running_var (unbiased variance) with momentum 0.1 and increments
  * num_batches_tracked; eval mode uses the running statistics. Per-channel sums are taken in
  * double, one channel per thread, so results do not depend on the thread count.
- * Backward works after either mode (eval mode treats the statistics as constants).
+ * A ReLU may be fused on the output. Backward works after either mode (eval mode treats the statistics as constants).
  * No sync-BN, no cumulative-average momentum (momentum=None).
  */
 #include "nn/layer.h"
@@ -28,8 +28,9 @@ void ul_bn_forward(ul_model *m, ul_layer *l, const float *x, size_t n, bool trai
                 float *dst = y + i * l->in_n + (size_t)c * hw;
                 for (size_t j = 0; j < hw; j++) {
                     float t = (src[j] - mu) * is;
+                    float v = t * gamma[c] + beta[c];
                     xh[j] = t;
-                    dst[j] = t * gamma[c] + beta[c];
+                    dst[j] = (l->relu && !(v > 0.0f)) ? 0.0f : v;
                 }
             }
         }
@@ -62,8 +63,9 @@ void ul_bn_forward(ul_model *m, ul_layer *l, const float *x, size_t n, bool trai
             float *dst = y + i * l->in_n + (size_t)c * hw;
             for (size_t j = 0; j < hw; j++) {
                 float t = (src[j] - fm) * is;
+                float o = t * gamma[c] + beta[c];
                 xh[j] = t;
-                dst[j] = t * gamma[c] + beta[c];
+                dst[j] = (l->relu && !(o > 0.0f)) ? 0.0f : o;
             }
         }
         const double unbiased = M > 1.0 ? v / (M - 1.0) : var;
@@ -85,9 +87,12 @@ void ul_bn_backward(ul_model *m, ul_layer *l, const float *dout, size_t n) {
         for (size_t i = 0; i < n; i++) {
             const float *g = dout + i * l->in_n + (size_t)c * hw;
             const float *xh = l->xhat + i * l->in_n + (size_t)c * hw;
+            const float *y = l->out + i * l->in_n + (size_t)c * hw;
             for (size_t j = 0; j < hw; j++) {
-                sdy += g[j];
-                sdyx += (double)g[j] * xh[j];
+                const float gv = g[j];
+                const float gj = (l->relu && !(y[j] > 0.0f)) ? 0.0f : gv;
+                sdy += gj;
+                sdyx += (double)gj * xh[j];
             }
         }
         dg[c] += (float)sdyx;
@@ -97,8 +102,12 @@ void ul_bn_backward(ul_model *m, ul_layer *l, const float *dout, size_t n) {
         if (!m->train_mode) { /* eval-mode statistics are constants: dx = dy * gamma * invstd */
             for (size_t i = 0; i < n; i++) {
                 const float *g = dout + i * l->in_n + (size_t)c * hw;
+                const float *y = l->out + i * l->in_n + (size_t)c * hw;
                 float *d = l->din + i * l->in_n + (size_t)c * hw;
-                for (size_t j = 0; j < hw; j++) d[j] = k * g[j];
+                for (size_t j = 0; j < hw; j++) {
+                    const float v = k * g[j];
+                    d[j] = (l->relu && !(y[j] > 0.0f)) ? 0.0f : v;
+                }
             }
             continue;
         }
@@ -106,8 +115,13 @@ void ul_bn_backward(ul_model *m, ul_layer *l, const float *dout, size_t n) {
         for (size_t i = 0; i < n; i++) {
             const float *g = dout + i * l->in_n + (size_t)c * hw;
             const float *xh = l->xhat + i * l->in_n + (size_t)c * hw;
+            const float *y = l->out + i * l->in_n + (size_t)c * hw;
             float *d = l->din + i * l->in_n + (size_t)c * hw;
-            for (size_t j = 0; j < hw; j++) d[j] = k * (g[j] - mdy - xh[j] * mdyx);
+            for (size_t j = 0; j < hw; j++) {
+                const float gv = g[j];
+                const float gj = (l->relu && !(y[j] > 0.0f)) ? 0.0f : gv;
+                d[j] = k * (gj - mdy - xh[j] * mdyx);
+            }
         }
     }
 }

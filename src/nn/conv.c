@@ -1,102 +1,125 @@
 /* 2-D convolution (PyTorch nn.Conv2d, weight [Cout, Cin, kh, kw], square kernels, stride,
- * zero padding, optional bias) by im2col + one GEMM over the whole batch: the columns of all
- * samples sit side by side in a [Cin*k*k, N*OH*OW] matrix, so OpenBLAS sees one large product.
- * The backward pass recomputes the columns instead of keeping them (memory over a cheap copy).
+ * zero padding, optional bias) by im2col + GEMM. The batch is cut into a fixed number of
+ * chunks (tensor/blas.h); each chunk lays the columns of its samples side by side in a
+ * [Cin*k*k, ns*OH*OW] matrix and runs one single-threaded GEMM, all chunks in one OpenMP region.
+ * The weight and bias gradients are summed over chunks in chunk order, so the result is the same
+ * for any thread count. The backward pass recomputes the columns instead of keeping them. A ReLU
+ * may be fused on the output (forward clamps while scattering, backward masks while gathering).
  * No groups, no dilation, no Winograd/FFT.
  */
 #include "nn/layer.h"
 #include "tensor/blas.h"
 
-#include <omp.h>
 #include <string.h>
 
-void ul_conv_forward(ul_model *m, ul_layer *l, const float *x, size_t n) {
-    const int cin = l->in_c, cout = l->out_c, k = l->k;
+/* Columns of samples [i0, i1) into col ([K, (i1-i0)*ohw]). */
+static void fill_cols(const ul_layer *l, const float *x, size_t i0, size_t i1, float *col) {
     const int ohw = l->out_h * l->out_w;
-    const int K = cin * k * k;
-    const size_t ld = n * (size_t)ohw;
-    float *col = m->ws_col, *tmp = m->ws_tmp;
+    const size_t ld = (i1 - i0) * (size_t)ohw;
+    const bool pointwise = (l->k == 1 && l->stride == 1 && l->pad == 0);
+    for (size_t i = i0; i < i1; i++) {
+        const float *img = x + i * l->in_n;
+        float *dst = col + (i - i0) * (size_t)ohw;
+        if (pointwise) {
+            for (int c = 0; c < l->in_c; c++)
+                memcpy(dst + (size_t)c * ld, img + (size_t)c * ohw, sizeof(float) * (size_t)ohw);
+        } else {
+            ul_im2col(img, l->in_c, l->in_h, l->in_w, l->k, l->k, l->stride, l->pad, l->out_h, l->out_w, dst, ld);
+        }
+    }
+}
+
+void ul_conv_forward(ul_model *m, ul_layer *l, const float *x, size_t n) {
+    const int cout = l->out_c, ohw = l->out_h * l->out_w;
+    const int K = l->in_c * l->k * l->k;
     const float *W = ul_tp(m, l->t_w);
     const float *b = l->t_b >= 0 ? ul_tp(m, l->t_b) : NULL;
+    const int S = ul_nchunks(n);
     l->in = x;
-    if (k == 1 && l->stride == 1 && l->pad == 0) {
-        /* 1x1: the input of each sample already is its column matrix; gather [Cin, N*HW]. */
-#pragma omp parallel for schedule(static) if (n * l->in_n >= UL_PAR_MIN)
-        for (long i = 0; i < (long)n; i++)
-            for (int c = 0; c < cin; c++)
-                memcpy(col + (size_t)c * ld + (size_t)i * ohw, x + (size_t)i * l->in_n + (size_t)c * ohw,
-                       sizeof(float) * (size_t)ohw);
-    } else {
-#pragma omp parallel for schedule(static) if (n * (size_t)K * ohw >= UL_PAR_MIN)
-        for (long i = 0; i < (long)n; i++)
-            ul_im2col(x + (size_t)i * l->in_n, cin, l->in_h, l->in_w, k, k, l->stride, l->pad, l->out_h,
-                      l->out_w, col + (size_t)i * ohw, ld);
-    }
-    ul_sgemm(false, false, cout, (int)ld, K, 1.0f, W, K, col, (int)ld, 0.0f, tmp, (int)ld);
-    float *y = l->out;
-#pragma omp parallel for schedule(static) if (n * l->out_n >= UL_PAR_MIN)
-    for (long i = 0; i < (long)n; i++) {
-        for (int c = 0; c < cout; c++) {
-            const float *src = tmp + (size_t)c * ld + (size_t)i * ohw;
-            float *dst = y + (size_t)i * l->out_n + (size_t)c * ohw;
-            const float bc = b ? b[c] : 0.0f;
-            for (int j = 0; j < ohw; j++) dst[j] = src[j] + bc;
+#pragma omp parallel for schedule(static)
+    for (int s = 0; s < S; s++) {
+        const size_t i0 = ul_chunk_lo(n, S, s), i1 = ul_chunk_lo(n, S, s + 1);
+        const size_t ld = (i1 - i0) * (size_t)ohw;
+        float *col = m->ws_col + i0 * (size_t)ohw * K, *tmp = m->ws_tmp + i0 * (size_t)ohw * cout;
+        fill_cols(l, x, i0, i1, col);
+        ul_sgemm(false, false, cout, (int)ld, K, 1.0f, W, K, col, (int)ld, 0.0f, tmp, (int)ld);
+        for (size_t i = i0; i < i1; i++) {
+            for (int c = 0; c < cout; c++) {
+                const float *src = tmp + (size_t)c * ld + (i - i0) * ohw;
+                float *dst = l->out + i * l->out_n + (size_t)c * ohw;
+                const float bc = b ? b[c] : 0.0f;
+                if (l->relu)
+                    for (int j = 0; j < ohw; j++) {
+                        float v = src[j] + bc;
+                        dst[j] = v > 0.0f ? v : 0.0f;
+                    }
+                else
+                    for (int j = 0; j < ohw; j++) dst[j] = src[j] + bc;
+            }
         }
     }
 }
 
 void ul_conv_backward(ul_model *m, ul_layer *l, const float *dout, size_t n) {
-    const int cin = l->in_c, cout = l->out_c, k = l->k;
-    const int ohw = l->out_h * l->out_w;
-    const int K = cin * k * k;
-    const size_t ld = n * (size_t)ohw;
-    float *col = m->ws_col, *tmp = m->ws_tmp;
-    const float *x = l->in;
-    /* gather dout into [Cout, N*OHW] */
-#pragma omp parallel for schedule(static) if (n * l->out_n >= UL_PAR_MIN)
-    for (long i = 0; i < (long)n; i++)
-        for (int c = 0; c < cout; c++)
-            memcpy(tmp + (size_t)c * ld + (size_t)i * ohw, dout + (size_t)i * l->out_n + (size_t)c * ohw,
-                   sizeof(float) * (size_t)ohw);
-    if (l->t_b >= 0) {
-        float *db = ul_tg(m, l->t_b);
-#pragma omp parallel for schedule(static) if (ld * cout >= UL_PAR_MIN)
-        for (int c = 0; c < cout; c++) {
-            const float *r = tmp + (size_t)c * ld;
-            float s = 0.0f;
-            for (size_t j = 0; j < ld; j++) s += r[j];
-            db[c] += s;
+    const int cout = l->out_c, ohw = l->out_h * l->out_w;
+    const int K = l->in_c * l->k * l->k;
+    const float *W = ul_tp(m, l->t_w);
+    const int S = ul_nchunks(n);
+    const size_t wn = (size_t)cout * K;
+    float *pw = m->ws_part;                    /* S partial weight gradients, then S bias partials */
+    float *pb = m->ws_part + (size_t)S * wn;
+    const bool pointwise = (l->k == 1 && l->stride == 1 && l->pad == 0);
+#pragma omp parallel for schedule(static)
+    for (int s = 0; s < S; s++) {
+        const size_t i0 = ul_chunk_lo(n, S, s), i1 = ul_chunk_lo(n, S, s + 1);
+        const size_t ld = (i1 - i0) * (size_t)ohw;
+        float *col = m->ws_col + i0 * (size_t)ohw * K, *tmp = m->ws_tmp + i0 * (size_t)ohw * cout;
+        /* gather dout into [Cout, ns*OHW], through the fused ReLU's mask */
+        for (size_t i = i0; i < i1; i++)
+            for (int c = 0; c < cout; c++) {
+                float *d = tmp + (size_t)c * ld + (i - i0) * ohw;
+                const float *g = dout + i * l->out_n + (size_t)c * ohw;
+                if (l->relu) ul_relu_mask(d, l->out + i * l->out_n + (size_t)c * ohw, g, (size_t)ohw);
+                else memcpy(d, g, sizeof(float) * (size_t)ohw);
+            }
+        if (l->t_b >= 0)
+            for (int c = 0; c < cout; c++) {
+                const float *r = tmp + (size_t)c * ld;
+                float acc = 0.0f;
+                for (size_t j = 0; j < ld; j++) acc += r[j];
+                pb[(size_t)s * cout + c] = acc;
+            }
+        fill_cols(l, l->in, i0, i1, col);
+        /* partial dW[Cout, K] = tmp[Cout, ld] col^T[ld, K] */
+        ul_sgemm(false, true, cout, K, (int)ld, 1.0f, tmp, (int)ld, col, (int)ld, 0.0f, pw + (size_t)s * wn, K);
+        if (!l->need_din) continue;
+        /* dcol[K, ld] = W^T[K, Cout] tmp[Cout, ld], reusing the column buffer */
+        ul_sgemm(true, false, K, (int)ld, cout, 1.0f, W, K, tmp, (int)ld, 0.0f, col, (int)ld);
+        for (size_t i = i0; i < i1; i++) {
+            float *d = l->din + i * l->in_n;
+            const float *src = col + (i - i0) * (size_t)ohw;
+            if (pointwise) {
+                for (int c = 0; c < l->in_c; c++)
+                    memcpy(d + (size_t)c * ohw, src + (size_t)c * ld, sizeof(float) * (size_t)ohw);
+            } else {
+                memset(d, 0, sizeof(float) * l->in_n);
+                ul_col2im(src, ld, l->in_c, l->in_h, l->in_w, l->k, l->k, l->stride, l->pad, l->out_h, l->out_w, d);
+            }
         }
     }
-    const bool pointwise = (k == 1 && l->stride == 1 && l->pad == 0);
-    if (pointwise) {
-#pragma omp parallel for schedule(static) if (n * l->in_n >= UL_PAR_MIN)
-        for (long i = 0; i < (long)n; i++)
-            for (int c = 0; c < cin; c++)
-                memcpy(col + (size_t)c * ld + (size_t)i * ohw, x + (size_t)i * l->in_n + (size_t)c * ohw,
-                       sizeof(float) * (size_t)ohw);
-    } else {
-#pragma omp parallel for schedule(static) if (n * (size_t)K * ohw >= UL_PAR_MIN)
-        for (long i = 0; i < (long)n; i++)
-            ul_im2col(x + (size_t)i * l->in_n, cin, l->in_h, l->in_w, k, k, l->stride, l->pad, l->out_h,
-                      l->out_w, col + (size_t)i * ohw, ld);
+    float *dW = ul_tg(m, l->t_w);
+#pragma omp parallel for schedule(static) if (wn * (size_t)S >= UL_PAR_MIN)
+    for (size_t j = 0; j < wn; j++) {
+        float acc = dW[j];
+        for (int s = 0; s < S; s++) acc += pw[(size_t)s * wn + j];
+        dW[j] = acc;
     }
-    /* dW[Cout, K] += tmp[Cout, ld] col^T[ld, K] */
-    ul_sgemm(false, true, cout, K, (int)ld, 1.0f, tmp, (int)ld, col, (int)ld, 1.0f, ul_tg(m, l->t_w), K);
-    if (!l->need_din) return;
-    /* dcol[K, ld] = W^T[K, Cout] tmp[Cout, ld], reusing the column buffer */
-    ul_sgemm(true, false, K, (int)ld, cout, 1.0f, ul_tp(m, l->t_w), K, tmp, (int)ld, 0.0f, col, (int)ld);
-    float *dx = l->din;
-#pragma omp parallel for schedule(static) if (n * (size_t)K * ohw >= UL_PAR_MIN)
-    for (long i = 0; i < (long)n; i++) {
-        float *d = dx + (size_t)i * l->in_n;
-        if (pointwise) {
-            for (int c = 0; c < cin; c++)
-                memcpy(d + (size_t)c * ohw, col + (size_t)c * ld + (size_t)i * ohw, sizeof(float) * (size_t)ohw);
-        } else {
-            memset(d, 0, sizeof(float) * l->in_n);
-            ul_col2im(col + (size_t)i * ohw, ld, cin, l->in_h, l->in_w, k, k, l->stride, l->pad, l->out_h,
-                      l->out_w, d);
+    if (l->t_b >= 0) {
+        float *db = ul_tg(m, l->t_b);
+        for (int c = 0; c < cout; c++) {
+            float acc = db[c];
+            for (int s = 0; s < S; s++) acc += pb[(size_t)s * cout + c];
+            db[c] = acc;
         }
     }
 }

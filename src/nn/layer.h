@@ -24,11 +24,12 @@ typedef struct ul_layer {
     int t_rm, t_rv, t_nbt;  /* BN buffers */
     float eps, momentum;    /* BN */
     bool need_din;          /* compute the gradient w.r.t. the input */
+    bool relu;              /* conv/linear/BN: ReLU fused on the output (out is post-activation) */
     /* activations and gradients, capacity * out_n / in_n floats */
     float *out;
     float *din;
     int32_t *argmax;        /* maxpool: capacity * out_n */
-    float *xhat;            /* BN: normalised input, capacity * out_n */
+    float *xhat;            /* BN: normalised input; linear+relu and blocks: masked gradient; capacity * out_n */
     float *invstd;          /* BN: per channel */
     const float *in;        /* input of the last forward (borrowed) */
     /* block */
@@ -56,7 +57,9 @@ struct ul_model {
     bool train_mode;        /* mode of the last forward */
     float *ws_col;          /* shared conv workspace: columns */
     float *ws_tmp;          /* shared conv workspace: [Cout, N*OHW] */
+    float *ws_part;         /* per-chunk partial weight/bias gradients of convolutions */
     size_t ws_col_n, ws_tmp_n;   /* per-sample sizes needed */
+    size_t ws_part_n;       /* floats in ws_part */
     int head_layer;         /* index in top of the final linear layer */
 };
 
@@ -82,6 +85,15 @@ const float *ul_seq_backward(ul_model *m, ul_seq *s, const float *dout, size_t n
 
 static inline float *ul_tp(ul_model *m, int t) { return m->params + m->tensors[t].offset; }
 static inline float *ul_tg(ul_model *m, int t) { return m->grads + m->tensors[t].offset; }
+
+/* d[j] = y[j] > 0 ? g[j] : 0, branch-free (both loads unconditional so it vectorises: a branch
+ * here mispredicts on half the elements). The ReLU derivative at 0 is 0, as in PyTorch. */
+static inline void ul_relu_mask(float *restrict d, const float *restrict y, const float *restrict g, size_t n) {
+    for (size_t j = 0; j < n; j++) {
+        const float gv = g[j];
+        d[j] = y[j] > 0.0f ? gv : 0.0f;
+    }
+}
 
 /* Large loops go parallel; below this many values the OpenMP fork costs more than it saves. */
 #define UL_PAR_MIN 32768

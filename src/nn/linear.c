@@ -1,6 +1,7 @@
-/* Linear layer y = x W^T + b (PyTorch nn.Linear layout: W is [out, in]).
- * Forward and backward are one GEMM each through OpenBLAS; the bias gradient is a per-column
- * sum in fixed order so it is bit-identical for any thread count. No fused activation here.
+/* Linear layer y = x W^T + b (PyTorch nn.Linear layout: W is [out, in]), optionally with a fused
+ * ReLU. Forward and the input gradient split the batch into fixed chunks (tensor/blas.h); the
+ * weight gradient splits the output rows into slabs, each a disjoint part of dW over the whole
+ * batch, so no reduction is needed and the result does not depend on the thread count.
  */
 #include "nn/layer.h"
 #include "tensor/blas.h"
@@ -9,26 +10,50 @@ void ul_linear_forward(ul_model *m, ul_layer *l, const float *x, size_t n) {
     const int in = (int)l->in_n, out = (int)l->out_n;
     const float *W = ul_tp(m, l->t_w);
     const float *b = l->t_b >= 0 ? ul_tp(m, l->t_b) : NULL;
-    float *y = l->out;
-    if (b) {
-        for (size_t i = 0; i < n; i++)
-            for (int j = 0; j < out; j++) y[i * out + j] = b[j];
-    }
-    ul_sgemm(false, true, (int)n, out, in, 1.0f, x, in, W, in, b ? 1.0f : 0.0f, y, out);
+    const int S = ul_nchunks(n);
     l->in = x;
+#pragma omp parallel for schedule(static) if (n * (size_t)in * out >= 8 * (size_t)UL_PAR_MIN)
+    for (int s = 0; s < S; s++) {
+        const size_t i0 = ul_chunk_lo(n, S, s), i1 = ul_chunk_lo(n, S, s + 1);
+        float *y = l->out + i0 * (size_t)out;
+        if (b)
+            for (size_t i = i0; i < i1; i++)
+                for (int j = 0; j < out; j++) y[(i - i0) * out + j] = b[j];
+        ul_sgemm(false, true, (int)(i1 - i0), out, in, 1.0f, x + i0 * (size_t)in, in, W, in, b ? 1.0f : 0.0f, y, out);
+        if (l->relu)
+            for (size_t k = 0; k < (i1 - i0) * (size_t)out; k++) y[k] = y[k] > 0.0f ? y[k] : 0.0f;
+    }
 }
 
 void ul_linear_backward(ul_model *m, ul_layer *l, const float *dout, size_t n) {
     const int in = (int)l->in_n, out = (int)l->out_n;
-    /* dW[out,in] += dout^T[out,n] x[n,in] */
-    ul_sgemm(true, false, out, in, (int)n, 1.0f, dout, out, l->in, in, 1.0f, ul_tg(m, l->t_w), in);
-    if (l->t_b >= 0) {
-        float *db = ul_tg(m, l->t_b);
-        for (int j = 0; j < out; j++) {
-            float s = 0.0f;
-            for (size_t i = 0; i < n; i++) s += dout[i * out + j];
-            db[j] += s;
-        }
+    const bool big = n * (size_t)in * out >= 8 * (size_t)UL_PAR_MIN;
+    if (l->relu) { /* gradient w.r.t. the pre-activation, in the layer's scratch slot */
+        ul_relu_mask(l->xhat, l->out, dout, n * (size_t)out);
+        dout = l->xhat;
     }
-    if (l->need_din) ul_sgemm(false, false, (int)n, in, out, 1.0f, dout, out, ul_tp(m, l->t_w), in, 0.0f, l->din, in);
+    float *dW = ul_tg(m, l->t_w);
+    float *db = l->t_b >= 0 ? ul_tg(m, l->t_b) : NULL;
+    const int R = out < UL_CHUNKS ? out : UL_CHUNKS;
+#pragma omp parallel for schedule(static) if (big)
+    for (int r = 0; r < R; r++) {
+        const int o0 = (int)ul_chunk_lo((size_t)out, R, r), o1 = (int)ul_chunk_lo((size_t)out, R, r + 1);
+        /* dW[o0:o1, :] += dout[:, o0:o1]^T x */
+        ul_sgemm(true, false, o1 - o0, in, (int)n, 1.0f, dout + o0, out, l->in, in, 1.0f, dW + (size_t)o0 * in, in);
+        if (db)
+            for (int j = o0; j < o1; j++) {
+                float acc = 0.0f;
+                for (size_t i = 0; i < n; i++) acc += dout[i * out + j];
+                db[j] += acc;
+            }
+    }
+    if (!l->need_din) return;
+    const int S = ul_nchunks(n);
+    const float *W = ul_tp(m, l->t_w);
+#pragma omp parallel for schedule(static) if (big)
+    for (int s = 0; s < S; s++) {
+        const size_t i0 = ul_chunk_lo(n, S, s), i1 = ul_chunk_lo(n, S, s + 1);
+        ul_sgemm(false, false, (int)(i1 - i0), in, out, 1.0f, dout + i0 * (size_t)out, out, W, in, 0.0f,
+                 l->din + i0 * (size_t)in, in);
+    }
 }

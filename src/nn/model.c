@@ -4,6 +4,7 @@
  * trainable-only loops run over params[0..P).
  */
 #include "nn/layer.h"
+#include "tensor/blas.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -36,6 +37,7 @@ void ul_model_free(ul_model *m) {
     free(m->grads);
     free(m->ws_col);
     free(m->ws_tmp);
+    free(m->ws_part);
     free(m);
 }
 
@@ -63,6 +65,22 @@ static ul_status seq_prepare(ul_model *m, ul_seq *s, bool first_needs_din) {
     return UL_OK;
 }
 
+/* Floats of per-chunk partial gradients the convolutions need (UL_CHUNKS x (weight + bias)). */
+static size_t seq_parts(const ul_seq *s) {
+    size_t mx = 0;
+    for (int i = 0; i < s->n; i++) {
+        const ul_layer *l = &s->l[i];
+        size_t w = 0;
+        if (l->type == UL_L_CONV) w = (size_t)UL_CHUNKS * ((size_t)l->out_c * l->in_c * l->k * l->k + (size_t)l->out_c);
+        if (l->type == UL_L_BLOCK) {
+            size_t a = seq_parts(l->main), b = seq_parts(l->shortcut);
+            w = a > b ? a : b;
+        }
+        if (w > mx) mx = w;
+    }
+    return mx;
+}
+
 static ul_status seq_grow(ul_seq *s, size_t cap) {
     for (int i = 0; i < s->n; i++) {
         ul_layer *l = &s->l[i];
@@ -73,7 +91,7 @@ static ul_status seq_grow(ul_seq *s, size_t cap) {
         if (l->need_din && !(l->din = ul_alloc_aligned(cap * l->in_n, sizeof(float)))) return UL_E_NOMEM;
         if (l->type == UL_L_MAXPOOL && !(l->argmax = ul_alloc_aligned(cap * l->out_n, sizeof(int32_t))))
             return UL_E_NOMEM;
-        if ((l->type == UL_L_BN || l->type == UL_L_BLOCK) &&
+        if ((l->type == UL_L_BN || l->type == UL_L_BLOCK || (l->type == UL_L_LINEAR && l->relu)) &&
             !(l->xhat = ul_alloc_aligned(cap * l->out_n, sizeof(float))))
             return UL_E_NOMEM;
         if (l->type == UL_L_BLOCK) {
@@ -126,6 +144,9 @@ ul_status ul_model_create(const char *spec, const ul_arch_params *ap, uint64_t s
         if (!m->params || !m->grads) st = ul_fail(UL_E_NOMEM, "out of memory for %zu parameters", np + nb);
     }
     if (st == UL_OK) st = seq_prepare(m, &m->top, false);
+    if (st == UL_OK && (m->ws_part_n = seq_parts(&m->top)) > 0 &&
+        !(m->ws_part = ul_alloc_aligned(m->ws_part_n, sizeof(float))))
+        st = ul_fail(UL_E_NOMEM, "out of memory for gradient workspaces");
     if (st == UL_OK) ul_arch_init(m, init, fan, seed);
     free(init);
     free(fan);

@@ -14,6 +14,22 @@ void ul_maxpool_forward(ul_layer *l, const float *x, size_t n) {
         const float *src = x + (size_t)i * h * w;
         float *dst = l->out + (size_t)i * oh * ow;
         int32_t *am = l->argmax + (size_t)i * oh * ow;
+        if (k == 2 && s == 2) { /* the common case, without the generic window loops */
+            for (int oy = 0; oy < oh; oy++) {
+                const float *r0 = src + (size_t)(2 * oy) * w, *r1 = r0 + w;
+                for (int ox = 0; ox < ow; ox++) {
+                    int p = 2 * ox;
+                    float bv = r0[p];
+                    int best = 2 * oy * w + p;
+                    if (r0[p + 1] > bv || (r0[p + 1] != r0[p + 1] && bv == bv)) { bv = r0[p + 1]; best = 2 * oy * w + p + 1; }
+                    if (r1[p] > bv || (r1[p] != r1[p] && bv == bv)) { bv = r1[p]; best = (2 * oy + 1) * w + p; }
+                    if (r1[p + 1] > bv || (r1[p + 1] != r1[p + 1] && bv == bv)) { bv = r1[p + 1]; best = (2 * oy + 1) * w + p + 1; }
+                    dst[oy * ow + ox] = bv;
+                    am[oy * ow + ox] = best;
+                }
+            }
+            continue;
+        }
         for (int oy = 0; oy < oh; oy++) {
             for (int ox = 0; ox < ow; ox++) {
                 int best = (oy * s) * w + ox * s;

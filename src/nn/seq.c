@@ -23,7 +23,7 @@ static void block_backward(ul_model *m, ul_layer *l, const float *dout, size_t n
     float *ds = l->xhat;
     const float *y = l->out;
 #pragma omp parallel for schedule(static) if (total >= UL_PAR_MIN)
-    for (size_t i = 0; i < total; i++) ds[i] = y[i] > 0.0f ? dout[i] : 0.0f;
+    for (size_t i = 0; i < total; i += 4096) ul_relu_mask(ds + i, y + i, dout + i, total - i < 4096 ? total - i : 4096);
     const float *da = ul_seq_backward(m, l->main, ds, n);
     const float *db = l->shortcut->n ? ul_seq_backward(m, l->shortcut, ds, n) : ds;
     if (!l->need_din) return;

@@ -1,6 +1,7 @@
 /* GEMM through OpenBLAS (cblas_sgemm, row-major) and im2col/col2im for convolutions.
- * OpenBLAS splits GEMM over output blocks only, so results are bit-identical for a given
- * thread count. No hand-written GEMM kernel here: OpenBLAS is faster than we would be.
+ * Layers call GEMM from inside their own OpenMP regions (one chunk of the batch each), where
+ * OpenBLAS runs single-threaded; its own threads are kept at 1 so two thread pools never
+ * compete for the cores. No hand-written GEMM kernel: OpenBLAS is faster than we would be.
  */
 #include "tensor/blas.h"
 
@@ -19,7 +20,10 @@ void ul_sgemm(bool ta, bool tb, int m, int n, int k, float alpha, const float *a
                 alpha, a, lda, b, ldb, beta, c, ldc);
 }
 
-void ul_blas_set_threads(int n) { openblas_set_num_threads(n); }
+void ul_blas_set_threads(int n) {
+    (void)n;
+    openblas_set_num_threads(1);
+}
 
 void ul_im2col(const float *img, int c, int h, int w, int kh, int kw, int s, int p, int oh, int ow,
                float *col, size_t ldc) {
