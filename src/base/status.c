@@ -93,8 +93,8 @@ static int g_threads = 0;
 void ul_set_threads(int n) {
     if (n <= 0) n = omp_get_num_procs();
     g_threads = n;
+    ul_blas_set_threads(n); /* first: OpenBLAS's OpenMP build sets the OpenMP thread count too */
     omp_set_num_threads(n);
-    ul_blas_set_threads(n);
 }
 
 int ul_get_threads(void) {
