@@ -296,8 +296,8 @@ int cmd_train(int argc, char **argv) {
         [O_CLASSES] = {"classes", 0, "SET", "all",
                        "train only on these labels, e.g. 0-7 or 1,3,5-6 (the model keeps every class as an output)"},
         [O_SEED] = {"seed", 0, "N", d_seed, "seed of initialisation, shuffling and augmentation"},
-        [O_THREADS] = {"threads", 0, "N", "0", "threads (0 = all cores); results are bit-identical for a "
-                                               "given seed and thread count"},
+        [O_THREADS] = {"threads", 0, "N", "0", "threads (0 = all cores); the parameters are bit-identical "
+                                               "for a given seed, whatever the thread count"},
         [O_OUTPUT] = {"output", 'o', "FILE", NULL, "checkpoint to write (.safetensors, written atomically)", true},
         [O_QUIET] = {"quiet", 'q', NULL, "off", "no progress output on stderr (errors still go there)"},
     };

@@ -32,28 +32,26 @@ void ul_im2col(const float *img, int c, int h, int w, int kh, int kw, int s, int
         for (int ki = 0; ki < kh; ki++) {
             for (int kj = 0; kj < kw; kj++) {
                 float *dst = col + ((size_t)(ci * kh + ki) * kw + kj) * ldc;
+                /* output columns whose input column ix = ox*s - p + kj lies inside [0, w) */
+                const int x0 = kj - p;
+                int lo = x0 < 0 ? (-x0 + s - 1) / s : 0;
+                int hi = (w - 1 - x0) >= 0 ? (w - 1 - x0) / s + 1 : 0;
+                if (hi > ow) hi = ow;
+                if (lo > hi) lo = hi;
                 for (int oy = 0; oy < oh; oy++) {
-                    int iy = oy * s - p + ki;
-                    float *d = dst + (size_t)oy * ow;
+                    const int iy = oy * s - p + ki;
+                    float *restrict d = dst + (size_t)oy * ow;
                     if (iy < 0 || iy >= h) {
-                        memset(d, 0, sizeof(float) * (size_t)ow);
+                        for (int ox = 0; ox < ow; ox++) d[ox] = 0.0f;
                         continue;
                     }
-                    const float *row = src + (size_t)iy * w;
-                    if (s == 1) {
-                        int x0 = kj - p; /* ix = ox + x0 */
-                        int lo = x0 < 0 ? -x0 : 0;
-                        int hi = w - x0 < ow ? w - x0 : ow;
-                        if (hi < lo) hi = lo;
-                        for (int ox = 0; ox < lo; ox++) d[ox] = 0.0f;
-                        if (hi > lo) memcpy(d + lo, row + lo + x0, sizeof(float) * (size_t)(hi - lo));
-                        for (int ox = hi; ox < ow; ox++) d[ox] = 0.0f;
-                    } else {
-                        for (int ox = 0; ox < ow; ox++) {
-                            int ix = ox * s - p + kj;
-                            d[ox] = (ix >= 0 && ix < w) ? row[ix] : 0.0f;
-                        }
-                    }
+                    const float *restrict row = src + (size_t)iy * w;
+                    for (int ox = 0; ox < lo; ox++) d[ox] = 0.0f;
+                    if (s == 1)
+                        for (int ox = lo; ox < hi; ox++) d[ox] = row[ox + x0];
+                    else
+                        for (int ox = lo; ox < hi; ox++) d[ox] = row[ox * s + x0];
+                    for (int ox = hi; ox < ow; ox++) d[ox] = 0.0f;
                 }
             }
         }
@@ -67,15 +65,20 @@ void ul_col2im(const float *col, size_t ldc, int c, int h, int w, int kh, int kw
         for (int ki = 0; ki < kh; ki++) {
             for (int kj = 0; kj < kw; kj++) {
                 const float *src = col + ((size_t)(ci * kh + ki) * kw + kj) * ldc;
+                const int x0 = kj - p;
+                int lo = x0 < 0 ? (-x0 + s - 1) / s : 0;
+                int hi = (w - 1 - x0) >= 0 ? (w - 1 - x0) / s + 1 : 0;
+                if (hi > ow) hi = ow;
+                if (lo > hi) lo = hi;
                 for (int oy = 0; oy < oh; oy++) {
-                    int iy = oy * s - p + ki;
+                    const int iy = oy * s - p + ki;
                     if (iy < 0 || iy >= h) continue;
-                    float *row = dst + (size_t)iy * w;
-                    const float *sr = src + (size_t)oy * ow;
-                    for (int ox = 0; ox < ow; ox++) {
-                        int ix = ox * s - p + kj;
-                        if (ix >= 0 && ix < w) row[ix] += sr[ox];
-                    }
+                    float *restrict row = dst + (size_t)iy * w;
+                    const float *restrict sr = src + (size_t)oy * ow;
+                    if (s == 1)
+                        for (int ox = lo; ox < hi; ox++) row[ox + x0] += sr[ox];
+                    else
+                        for (int ox = lo; ox < hi; ox++) row[ox * s + x0] += sr[ox];
                 }
             }
         }
