@@ -90,6 +90,11 @@ ul_status ul_model_forward(ul_model *m, const float *x, size_t n, bool train, fl
 /* Backward pass after a forward(train=true) on the same batch: dlogits (n*classes) in,
  * gradients ACCUMULATED into ul_model_grads(m). */
 ul_status ul_model_backward(ul_model *m, const float *dlogits);
+/* Backward pass after an eval-mode forward that, besides the usual gradients, ADDS to
+ * sq[0..P) the sum over the batch of each sample's squared gradient: sq_k += sum_i (g_ik)^2,
+ * where row i of dlogits is d l_i / d logits_i (per-sample, not divided by n). Exact because
+ * eval-mode layers keep samples independent. Used by the diagonal Fisher (fisher.h). */
+ul_status ul_model_backward_sq(ul_model *m, const float *dlogits, float *sq);
 /* Zero the gradient block. */
 void ul_model_zero_grad(ul_model *m);
 /* Input to the final linear layer of the last forward pass (n * head_in floats); NULL before any

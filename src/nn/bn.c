@@ -97,6 +97,25 @@ void ul_bn_backward(ul_model *m, ul_layer *l, const float *dout, size_t n) {
         }
         dg[c] += (float)sdyx;
         dbeta[c] += (float)sdy;
+        if (m->sq) { /* eval mode: each sample's gamma/beta gradient is its own channel sum */
+            double qg = 0.0, qb = 0.0;
+            for (size_t i = 0; i < n; i++) {
+                const float *g = dout + i * l->in_n + (size_t)c * hw;
+                const float *xh = l->xhat + i * l->in_n + (size_t)c * hw;
+                const float *y = l->out + i * l->in_n + (size_t)c * hw;
+                double a = 0.0, b = 0.0;
+                for (size_t j = 0; j < hw; j++) {
+                    const float gv = g[j];
+                    const float gj = (l->relu && !(y[j] > 0.0f)) ? 0.0f : gv;
+                    a += (double)gj * xh[j];
+                    b += gj;
+                }
+                qg += a * a;
+                qb += b * b;
+            }
+            m->sq[m->tensors[l->t_w].offset + (size_t)c] += (float)qg;
+            m->sq[m->tensors[l->t_b].offset + (size_t)c] += (float)qb;
+        }
         if (!l->need_din) continue;
         const float k = gamma[c] * l->invstd[c];
         if (!m->train_mode) { /* eval-mode statistics are constants: dx = dy * gamma * invstd */

@@ -10,6 +10,7 @@
 #include "nn/layer.h"
 #include "tensor/blas.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 /* Columns of samples [i0, i1) into col ([K, (i1-i0)*ohw]). */
@@ -69,6 +70,19 @@ void ul_conv_backward(ul_model *m, ul_layer *l, const float *dout, size_t n) {
     float *pw = m->ws_part;                    /* S partial weight gradients, then S bias partials */
     float *pb = m->ws_part + (size_t)S * wn;
     const bool pointwise = (l->k == 1 && l->stride == 1 && l->pad == 0);
+    /* backward_sq: per chunk, the sum of each sample's squared weight/bias gradient, plus one
+     * per-sample gradient buffer per chunk */
+    float *qw = NULL, *qg = NULL;
+    if (m->sq) {
+        qw = ul_calloc((size_t)S * (wn + (size_t)cout), sizeof(float));
+        qg = ul_malloc((size_t)S * wn, sizeof(float));
+        if (!qw || !qg) {
+            free(qw);
+            free(qg);
+            qw = qg = NULL;
+            m->sq_failed = true;
+        }
+    }
 #pragma omp parallel for schedule(static)
     for (int s = 0; s < S; s++) {
         const size_t i0 = ul_chunk_lo(n, S, s), i1 = ul_chunk_lo(n, S, s + 1);
@@ -90,6 +104,21 @@ void ul_conv_backward(ul_model *m, ul_layer *l, const float *dout, size_t n) {
                 pb[(size_t)s * cout + c] = acc;
             }
         fill_cols(l, l->in, i0, i1, col);
+        if (qw) {
+            float *qws = qw + (size_t)s * (wn + (size_t)cout), *qbs = qws + wn, *g = qg + (size_t)s * wn;
+            for (size_t i = i0; i < i1; i++) {
+                const size_t o = (i - i0) * (size_t)ohw;
+                ul_sgemm(false, true, cout, K, ohw, 1.0f, tmp + o, (int)ld, col + o, (int)ld, 0.0f, g, K);
+                for (size_t j = 0; j < wn; j++) qws[j] += g[j] * g[j];
+                if (l->t_b >= 0)
+                    for (int c = 0; c < cout; c++) {
+                        const float *r = tmp + (size_t)c * ld + o;
+                        float acc = 0.0f;
+                        for (int j = 0; j < ohw; j++) acc += r[j];
+                        qbs[c] += acc * acc;
+                    }
+            }
+        }
         /* partial dW[Cout, K] = tmp[Cout, ld] col^T[ld, K] */
         ul_sgemm(false, true, cout, K, (int)ld, 1.0f, tmp, (int)ld, col, (int)ld, 0.0f, pw + (size_t)s * wn, K);
         if (!l->need_din) continue;
@@ -121,5 +150,23 @@ void ul_conv_backward(ul_model *m, ul_layer *l, const float *dout, size_t n) {
             for (int s = 0; s < S; s++) acc += pb[(size_t)s * cout + c];
             db[c] = acc;
         }
+    }
+    if (qw) { /* reduce the chunks' squared gradients in chunk order */
+        float *sW = m->sq + m->tensors[l->t_w].offset;
+        for (size_t j = 0; j < wn; j++) {
+            float acc = sW[j];
+            for (int s = 0; s < S; s++) acc += qw[(size_t)s * (wn + (size_t)cout) + j];
+            sW[j] = acc;
+        }
+        if (l->t_b >= 0) {
+            float *sb = m->sq + m->tensors[l->t_b].offset;
+            for (int c = 0; c < cout; c++) {
+                float acc = sb[c];
+                for (int s = 0; s < S; s++) acc += qw[(size_t)s * (wn + (size_t)cout) + wn + (size_t)c];
+                sb[c] = acc;
+            }
+        }
+        free(qw);
+        free(qg);
     }
 }

@@ -55,6 +55,8 @@ struct ul_model {
     size_t capacity;        /* batch capacity of activation buffers */
     size_t batch;           /* n of the last forward */
     bool train_mode;        /* mode of the last forward */
+    float *sq;              /* backward_sq: per-sample squared-gradient accumulator (P floats), else NULL */
+    bool sq_failed;         /* an allocation for the squared gradients failed */
     float *ws_col;          /* shared conv workspace: columns */
     float *ws_tmp;          /* shared conv workspace: [Cout, N*OHW] */
     float *ws_part;         /* per-chunk partial weight/bias gradients of convolutions */

@@ -6,6 +6,8 @@
 #include "nn/layer.h"
 #include "tensor/blas.h"
 
+#include <stdlib.h>
+
 void ul_linear_forward(ul_model *m, ul_layer *l, const float *x, size_t n) {
     const int in = (int)l->in_n, out = (int)l->out_n;
     const float *W = ul_tp(m, l->t_w);
@@ -35,6 +37,30 @@ void ul_linear_backward(ul_model *m, ul_layer *l, const float *dout, size_t n) {
     float *dW = ul_tg(m, l->t_w);
     float *db = l->t_b >= 0 ? ul_tg(m, l->t_b) : NULL;
     const int R = out < UL_CHUNKS ? out : UL_CHUNKS;
+    if (m->sq) { /* per-sample squares: g_i = dout_i x_i^T, so sum_i g_i^2 = (dout o dout)^T (x o x) */
+        float *d2 = ul_malloc(n * (size_t)out, sizeof(float)), *x2 = ul_malloc(n * (size_t)in, sizeof(float));
+        if (d2 && x2) {
+            for (size_t k = 0; k < n * (size_t)out; k++) d2[k] = dout[k] * dout[k];
+            for (size_t k = 0; k < n * (size_t)in; k++) x2[k] = l->in[k] * l->in[k];
+            float *sW = m->sq + m->tensors[l->t_w].offset;
+            float *sb = l->t_b >= 0 ? m->sq + m->tensors[l->t_b].offset : NULL;
+#pragma omp parallel for schedule(static) if (big)
+            for (int r = 0; r < R; r++) {
+                const int o0 = (int)ul_chunk_lo((size_t)out, R, r), o1 = (int)ul_chunk_lo((size_t)out, R, r + 1);
+                ul_sgemm(true, false, o1 - o0, in, (int)n, 1.0f, d2 + o0, out, x2, in, 1.0f, sW + (size_t)o0 * in, in);
+                if (sb)
+                    for (int j = o0; j < o1; j++) {
+                        float acc = 0.0f;
+                        for (size_t i = 0; i < n; i++) acc += d2[i * out + j];
+                        sb[j] += acc;
+                    }
+            }
+        } else {
+            m->sq_failed = true;
+        }
+        free(d2);
+        free(x2);
+    }
 #pragma omp parallel for schedule(static) if (big)
     for (int r = 0; r < R; r++) {
         const int o0 = (int)ul_chunk_lo((size_t)out, R, r), o1 = (int)ul_chunk_lo((size_t)out, R, r + 1);

@@ -218,6 +218,18 @@ ul_status ul_model_backward(ul_model *m, const float *dlogits) {
     return UL_OK;
 }
 
+ul_status ul_model_backward_sq(ul_model *m, const float *dlogits, float *sq) {
+    if (m->batch == 0) return ul_fail(UL_E_ARG, "ul_model_backward_sq: no forward pass to differentiate");
+    if (m->train_mode)
+        return ul_fail(UL_E_ARG, "ul_model_backward_sq: needs an eval-mode forward (train-mode BN couples samples)");
+    m->sq = sq;
+    m->sq_failed = false;
+    ul_seq_backward(m, &m->top, dlogits, m->batch);
+    m->sq = NULL;
+    if (m->sq_failed) return ul_fail(UL_E_NOMEM, "out of memory for per-sample squared gradients");
+    return UL_OK;
+}
+
 void ul_model_zero_grad(ul_model *m) { memset(m->grads, 0, sizeof(float) * m->nparams); }
 
 const float *ul_model_features(const ul_model *m, size_t *head_in) {

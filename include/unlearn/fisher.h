@@ -1,0 +1,57 @@
+/* unlearn/fisher.h: diagonal empirical Fisher information of a model on a data view.
+ *
+ * Two estimators (spec fiun.md, decision 3):
+ *   UL_FISHER_SAMPLE  per-sample empirical Fisher  F_k = (1/n) * sum_i (d l_i / d theta_k)^2,
+ *                     l_i the cross-entropy of sample i with its true label (the default);
+ *   UL_FISHER_BATCH   the reference code's estimator: batches of `batch_size` samples in view
+ *                     order, each truncated to its first `trunc` samples (0 = no truncation),
+ *                     F_k = (1/N_b) * sum_b (d L_b / d theta_k)^2 with L_b the batch-mean loss.
+ * Two scopes (decision 4): UL_FISHER_LAST (the final linear layer's weight and bias; the
+ * backbone runs forward only and the per-sample squares come in closed form,
+ * F_W = (1/n) (Delta o Delta)^T (H o H)) and UL_FISHER_ALL (every trainable tensor; per-sample
+ * squared gradients without one backward pass per sample: linear layers use the same
+ * outer-product identity, convolutions one small GEMM per sample, BN per-sample channel sums).
+ * The model runs in eval mode (BN running statistics, decision 14); nothing in it changes.
+ * Results are identical for any thread count. Values outside the scope are 0.
+ */
+#ifndef UNLEARN_FISHER_H
+#define UNLEARN_FISHER_H
+
+#include "unlearn/base.h"
+#include "unlearn/data.h"
+#include "unlearn/nn.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum ul_fisher_estimator { UL_FISHER_SAMPLE = 0, UL_FISHER_BATCH = 1, UL_FISHER_ESTIMATOR_COUNT } ul_fisher_estimator;
+typedef enum ul_fisher_scope { UL_FISHER_LAST = 0, UL_FISHER_ALL = 1, UL_FISHER_SCOPE_COUNT } ul_fisher_scope;
+
+typedef struct ul_fisher_params {
+    ul_fisher_estimator estimator;
+    ul_fisher_scope scope;
+    int batch_size;   /* batch estimator: samples per batch (reference: 32); sample estimator:
+                         samples per forward pass (speed only, no effect on the result) */
+    int trunc;        /* batch estimator: use the first `trunc` samples of each batch (0 = all) */
+} ul_fisher_params;
+
+/* Defaults: sample estimator, last scope, batch_size 128 (sample) / 32 (batch), trunc 32. */
+ul_fisher_params ul_fisher_defaults(ul_fisher_estimator est);
+
+const char *ul_fisher_estimator_name(ul_fisher_estimator e); /* "sample", "batch" */
+const char *ul_fisher_scope_name(ul_fisher_scope s);         /* "last", "all" */
+ul_status ul_fisher_parse(const char *estimator, const char *scope, ul_fisher_params *out);
+
+/* Compute the diagonal Fisher of `m` on view `v` (inputs normalised by `tf`, no augmentation)
+ * into out[0 .. ul_model_num_params(m)). The model's parameters and buffers are unchanged; its
+ * gradient block is left zero. An empty view gives UL_E_ARG. */
+ul_status ul_fisher(ul_model *m, const ul_view *v, const ul_transform *tf, const ul_fisher_params *p, float *out);
+
+/* Whether parameter index k (in [0, P)) lies in the scope. */
+bool ul_fisher_in_scope(const ul_model *m, ul_fisher_scope s, size_t k);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,282 @@
+/* Diagonal Fisher: the per-sample estimator against a brute-force loop (one eval-mode backward
+ * per sample) for mlp, cnn and a small ResNet with non-trivial BN statistics; the closed-form
+ * last-layer path against the generic one; the batch estimator with truncation against a
+ * brute-force loop; a two-sample case computed by hand; thread-count independence; the model
+ * left unchanged; bad inputs refused.
+ */
+#include "ul_test.h"
+#include "unlearn/data.h"
+#include "unlearn/fisher.h"
+#include "unlearn/nn.h"
+#include "unlearn/rng.h"
+
+#include <omp.h>
+
+static ul_dataset *make_data(int c, int h, int w, int classes, size_t n, uint64_t seed) {
+    ul_rng r;
+    ul_rng_seed(&r, seed);
+    size_t per = (size_t)c * h * w;
+    float *px = malloc(sizeof(float) * n * per);
+    int32_t *lab = malloc(sizeof(int32_t) * n);
+    for (size_t i = 0; i < n; i++) {
+        lab[i] = (int32_t)(i % (size_t)classes);
+        for (size_t j = 0; j < per; j++) px[i * per + j] = (float)ul_rng_uniform(&r);
+    }
+    ul_dataset *d;
+    ULT_OK(ul_dataset_from_memory("fisher-synthetic", UL_PIX_F32, px, lab, n, c, h, w, classes, &d));
+    free(px);
+    free(lab);
+    return d;
+}
+
+/* Perturb BN affine params and running statistics so eval-mode BN is not the identity. */
+static void perturb_bn(ul_model *m, uint64_t seed) {
+    ul_rng r;
+    ul_rng_seed(&r, seed);
+    for (int t = 0; t < ul_model_num_tensors(m); t++) {
+        const ul_tensor_info *ti = ul_model_tensor(m, t);
+        if (ti->kind == UL_TENSOR_COUNTER || !strstr(ti->name, "bn") || ti->ndim != 1) continue;
+        for (size_t i = 0; i < ti->numel; i++) {
+            float *v = &ul_model_params(m)[ti->offset + i];
+            *v = strstr(ti->name, "running_var") ? 0.5f + (float)ul_rng_uniform(&r) : *v + (float)(0.2 * ul_rng_normal(&r));
+        }
+    }
+}
+
+/* (1/n) sum_i g_i^2 with one backward per sample. */
+static double *brute_sample(ul_model *m, ul_view *v) {
+    const size_t P = ul_model_num_params(m);
+    const int K = ul_model_arch(m).classes;
+    const ul_dataset *d = v->ds;
+    const size_t in = (size_t)ul_dataset_channels(d) * ul_dataset_height(d) * ul_dataset_width(d);
+    double *F = calloc(P, sizeof(double));
+    float *logits = malloc(sizeof(float) * (size_t)K), *dl = malloc(sizeof(float) * (size_t)K);
+    for (size_t i = 0; i < v->n; i++) {
+        const float *x = (const float *)ul_dataset_pixels(d) + (size_t)v->idx[i] * in;
+        int32_t y = ul_dataset_labels(d)[v->idx[i]];
+        ULT_OK(ul_model_forward(m, x, 1, false, logits));
+        ul_softmax_xent(logits, &y, NULL, 1, K, NULL, dl);
+        ul_model_zero_grad(m);
+        ULT_OK(ul_model_backward(m, dl));
+        for (size_t k = 0; k < P; k++) F[k] += (double)ul_model_grads(m)[k] * ul_model_grads(m)[k];
+    }
+    for (size_t k = 0; k < P; k++) F[k] /= (double)v->n;
+    ul_model_zero_grad(m);
+    free(logits);
+    free(dl);
+    return F;
+}
+
+static void compare(const char *what, const ul_model *m, const float *got, const double *ref, size_t lo, size_t hi) {
+    double mx = 0.0;
+    for (size_t k = lo; k < hi; k++) if (fabs(ref[k]) > mx) mx = fabs(ref[k]);
+    if (!(mx > 0.0)) fail_msg("%s: reference Fisher is zero", what);
+    for (size_t k = lo; k < hi; k++) {
+        if (!(fabs(got[k] - ref[k]) <= 1e-5 * mx + 1e-3 * fabs(ref[k]))) {
+            const char *tn = "?";
+            for (int t = 0; t < ul_model_num_tensors(m); t++) {
+                const ul_tensor_info *ti = ul_model_tensor(m, t);
+                if (k >= ti->offset && k < ti->offset + ti->numel) tn = ti->name;
+            }
+            fail_msg("%s: %s (index %zu): %.9g vs brute force %.9g", what, tn, k, (double)got[k], ref[k]);
+        }
+    }
+}
+
+static void check_arch(const char *spec, int c, int h, int w, int classes) {
+    ul_dataset *d = make_data(c, h, w, classes, 37, 5); /* 37: batches of 16 leave a partial one */
+    ul_view *v;
+    ULT_OK(ul_view_all(d, &v));
+    ul_arch_params ap = {.in_c = c, .in_h = h, .in_w = w, .classes = classes};
+    ul_model *m;
+    ULT_OK(ul_model_create(spec, &ap, 3, &m));
+    perturb_bn(m, 9);
+    char h0[65], h1[65];
+    ul_model_hash(m, h0);
+    const size_t P = ul_model_num_params(m);
+    double *ref = brute_sample(m, v);
+    float *F = malloc(sizeof(float) * P);
+    ul_fisher_params p = ul_fisher_defaults(UL_FISHER_SAMPLE);
+    p.batch_size = 16;
+    p.scope = UL_FISHER_ALL;
+    ULT_OK(ul_fisher(m, v, NULL, &p, F));
+    compare(spec, m, F, ref, 0, P);
+    /* last scope: closed form equals the generic path on the head, zero elsewhere */
+    float *FL = malloc(sizeof(float) * P);
+    p.scope = UL_FISHER_LAST;
+    ULT_OK(ul_fisher(m, v, NULL, &p, FL));
+    size_t lo = P, hi = 0;
+    for (size_t k = 0; k < P; k++) {
+        if (ul_fisher_in_scope(m, UL_FISHER_LAST, k)) {
+            if (k < lo) lo = k;
+            hi = k + 1;
+        } else if (FL[k] != 0.0f) {
+            fail_msg("%s: last scope has a non-zero value outside the head at %zu", spec, k);
+        }
+    }
+    assert_true(lo < hi);
+    compare(spec, m, FL, ref, lo, hi);
+    ul_model_hash(m, h1);
+    assert_string_equal(h0, h1); /* nothing in the model changed */
+    for (size_t k = 0; k < P; k++) assert_true(ul_model_grads(m)[k] == 0.0f);
+    free(FL); free(F); free(ref);
+    ul_model_free(m);
+    ul_view_free(v);
+    ul_dataset_free(d);
+}
+
+static void test_sample_mlp(void **s) { (void)s; check_arch("mlp:12-7-3", 1, 3, 4, 3); }
+static void test_sample_cnn(void **s) { (void)s; check_arch("cnn", 1, 8, 8, 4); }
+static void test_sample_resnet(void **s) { (void)s; check_arch("resnet18@w=0.0625", 3, 8, 8, 3); }
+
+/* Two samples through a single linear layer, by hand: W = 0, b = 0 give p = (1/2, 1/2),
+ * delta(y=0) = (-1/2, 1/2), delta(y=1) = (1/2, -1/2); x1 = (1, 2), x2 = (3, -1).
+ * F_W[c][j] = (1/2) sum_i delta_ic^2 x_ij^2 = (1/8)(x1j^2 + x2j^2): (1.25, 0.625) for both rows;
+ * F_b = (1/4, 1/4). */
+static void test_by_hand(void **s) {
+    (void)s;
+    float px[4] = {1, 2, 3, -1};
+    int32_t lab[2] = {0, 1};
+    ul_dataset *d;
+    ULT_OK(ul_dataset_from_memory("hand", UL_PIX_F32, px, lab, 2, 1, 1, 2, 2, &d));
+    ul_view *v;
+    ULT_OK(ul_view_all(d, &v));
+    ul_arch_params ap = {.in_c = 1, .in_h = 1, .in_w = 2, .classes = 2};
+    ul_model *m;
+    ULT_OK(ul_model_create("mlp:2-2", &ap, 0, &m));
+    memset(ul_model_params(m), 0, sizeof(float) * ul_model_num_values(m));
+    float F[6];
+    for (int scope = 0; scope < 2; scope++) {
+        ul_fisher_params p = ul_fisher_defaults(UL_FISHER_SAMPLE);
+        p.scope = (ul_fisher_scope)scope;
+        ULT_OK(ul_fisher(m, v, NULL, &p, F));
+        const double want[6] = {1.25, 0.625, 1.25, 0.625, 0.25, 0.25};
+        for (int k = 0; k < 6; k++) ULT_CLOSE(F[k], want[k], 1e-7, 1e-6);
+    }
+    /* batch estimator, one batch of both: mean gradient of W row 0 = (1/2)(-1/2 x1 + 1/2 x2) =
+     * (1/2, -3/4); squared (1/4, 9/16); bias: mean(-1/2, 1/2) = 0. */
+    ul_fisher_params pb = ul_fisher_defaults(UL_FISHER_BATCH);
+    pb.scope = UL_FISHER_ALL;
+    ULT_OK(ul_fisher(m, v, NULL, &pb, F));
+    const double wantb[6] = {0.25, 0.5625, 0.25, 0.5625, 0.0, 0.0};
+    for (int k = 0; k < 6; k++) ULT_CLOSE(F[k], wantb[k], 1e-7, 1e-6);
+    ul_model_free(m);
+    ul_view_free(v);
+    ul_dataset_free(d);
+}
+
+/* The batch estimator with truncation against a brute-force loop over batches. */
+static void test_batch_estimator(void **s) {
+    (void)s;
+    ul_dataset *d = make_data(1, 8, 8, 4, 50, 7);
+    ul_view *v;
+    ULT_OK(ul_view_all(d, &v));
+    ul_arch_params ap = {.in_c = 1, .in_h = 8, .in_w = 8, .classes = 4};
+    ul_model *m;
+    ULT_OK(ul_model_create("cnn", &ap, 4, &m));
+    const size_t P = ul_model_num_params(m);
+    ul_fisher_params p = ul_fisher_defaults(UL_FISHER_BATCH);
+    p.batch_size = 16;
+    p.trunc = 10;
+    p.scope = UL_FISHER_ALL;
+    float *F = malloc(sizeof(float) * P);
+    ULT_OK(ul_fisher(m, v, NULL, &p, F));
+    /* batches [0,16) [16,32) [32,48) [48,50): use the first 10, 10, 10, 2 samples */
+    double *ref = calloc(P, sizeof(double));
+    float x[16 * 64], lg[16 * 4], dl[16 * 4];
+    int32_t y[16];
+    int nb = 0;
+    for (size_t b0 = 0; b0 < 50; b0 += 16) {
+        size_t nu = 50 - b0 < 16 ? 50 - b0 : 16;
+        if (nu > 10) nu = 10;
+        for (size_t i = 0; i < nu; i++) {
+            memcpy(x + i * 64, (const float *)ul_dataset_pixels(d) + (b0 + i) * 64, sizeof(float) * 64);
+            y[i] = ul_dataset_labels(d)[b0 + i];
+        }
+        ULT_OK(ul_model_forward(m, x, nu, false, lg));
+        ul_softmax_xent(lg, y, NULL, nu, 4, NULL, dl);
+        ul_model_zero_grad(m);
+        ULT_OK(ul_model_backward(m, dl));
+        for (size_t k = 0; k < P; k++) ref[k] += (double)ul_model_grads(m)[k] * ul_model_grads(m)[k];
+        nb++;
+    }
+    assert_int_equal(nb, 4);
+    for (size_t k = 0; k < P; k++) ref[k] /= nb;
+    compare("batch estimator", m, F, ref, 0, P);
+    free(F); free(ref);
+    ul_model_free(m);
+    ul_view_free(v);
+    ul_dataset_free(d);
+}
+
+static void test_threads_identical(void **s) {
+    (void)s;
+    ul_dataset *d = make_data(1, 12, 12, 5, 70, 8);
+    ul_view *v;
+    ULT_OK(ul_view_all(d, &v));
+    ul_arch_params ap = {.in_c = 1, .in_h = 12, .in_w = 12, .classes = 5};
+    const char *specs[] = {"cnn", "resnet18@w=0.125"};
+    for (int a = 0; a < 2; a++) {
+        ul_model *m;
+        ULT_OK(ul_model_create(specs[a], &ap, 2, &m));
+        perturb_bn(m, 3);
+        const size_t P = ul_model_num_params(m);
+        float *F1 = malloc(sizeof(float) * P), *F2 = malloc(sizeof(float) * P);
+        ul_fisher_params p = ul_fisher_defaults(UL_FISHER_SAMPLE);
+        p.scope = UL_FISHER_ALL;
+        omp_set_num_threads(1);
+        ULT_OK(ul_fisher(m, v, NULL, &p, F1));
+        omp_set_num_threads(2);
+        ULT_OK(ul_fisher(m, v, NULL, &p, F2));
+        assert_memory_equal(F1, F2, sizeof(float) * P);
+        free(F1); free(F2);
+        ul_model_free(m);
+    }
+    ul_view_free(v);
+    ul_dataset_free(d);
+}
+
+static void test_errors(void **s) {
+    (void)s;
+    ul_dataset *d = make_data(1, 3, 4, 3, 9, 1);
+    ul_view *v, *empty;
+    ULT_OK(ul_view_all(d, &v));
+    ULT_OK(ul_view_from_indices(d, NULL, 0, &empty));
+    ul_arch_params ap = {.in_c = 1, .in_h = 3, .in_w = 4, .classes = 2}; /* labels reach 2 */
+    ul_model *m;
+    ULT_OK(ul_model_create("mlp:12-2", &ap, 0, &m));
+    float F[64];
+    ul_fisher_params p = ul_fisher_defaults(UL_FISHER_SAMPLE);
+    ULT_FAILS(ul_fisher(m, v, NULL, &p, F), UL_E_ARG);
+    ULT_ERR_HAS("label 2");
+    ULT_FAILS(ul_fisher(m, empty, NULL, &p, F), UL_E_ARG);
+    p.batch_size = 0;
+    ULT_FAILS(ul_fisher(m, v, NULL, &p, F), UL_E_ARG);
+    ul_fisher_params q;
+    ULT_FAILS(ul_fisher_parse("exact", "last", &q), UL_E_ARG);
+    ULT_FAILS(ul_fisher_parse("sample", "head", &q), UL_E_ARG);
+    ULT_OK(ul_fisher_parse("batch", "all", &q));
+    assert_int_equal(q.estimator, UL_FISHER_BATCH);
+    assert_int_equal(q.scope, UL_FISHER_ALL);
+    assert_int_equal(q.trunc, 32);
+    ul_model_free(m);
+    ap = (ul_arch_params){.in_c = 1, .in_h = 4, .in_w = 4, .classes = 3};
+    ULT_OK(ul_model_create("mlp:16-3", &ap, 0, &m));
+    p = ul_fisher_defaults(UL_FISHER_SAMPLE);
+    ULT_FAILS(ul_fisher(m, v, NULL, &p, F), UL_E_SHAPE);
+    ul_model_free(m);
+    ul_view_free(v);
+    ul_view_free(empty);
+    ul_dataset_free(d);
+}
+
+int main(void) {
+    omp_set_num_threads(2);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_sample_mlp),      cmocka_unit_test(test_sample_cnn),
+        cmocka_unit_test(test_sample_resnet),   cmocka_unit_test(test_by_hand),
+        cmocka_unit_test(test_batch_estimator), cmocka_unit_test(test_threads_identical),
+        cmocka_unit_test(test_errors),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
