@@ -270,13 +270,67 @@ static void test_errors(void **s) {
     ul_dataset_free(d);
 }
 
+/* Dampening on hand-made Fisher vectors: selection is strict, beta = lambda*ID/If capped at
+ * beta_max, ID = 0 zeroes a selected value, If = 0 never selects, the exponent applies. */
+static void test_dampen_rule(void **s) {
+    (void)s;
+    float th[6] = {1, 2, 3, 4, 5, 6};
+    const float ID[6] = {1, 1, 0, 2, 1, 0};
+    const float If[6] = {1, 4, 3, 1, 0, 0};
+    ul_dampen_params p = ul_dampen_defaults(1.0);
+    size_t sel = ul_dampen(th, ID, If, 6, &p);
+    /* k0: 1 > 1? no. k1: 4 > 1 yes, beta 1/4 -> 0.5. k2: 3 > 0 yes, beta 0 -> 0. k3: 1 > 2 no.
+     * k4, k5: If = 0 never selected. */
+    assert_int_equal(sel, 2);
+    const float want[6] = {1, 0.5f, 0, 4, 5, 6};
+    assert_memory_equal(th, want, sizeof want);
+    /* alpha scales selection; lambda and the cap and exponent shape beta */
+    float t2[2] = {10, 10};
+    const float ID2[2] = {1, 1}, If2[2] = {2.5f, 1.5f};
+    ul_dampen_params q = {.alpha = 2.0, .lambda = 4.0, .exponent = 2.0, .beta_max = 0.9};
+    assert_int_equal(ul_dampen(t2, ID2, If2, 2, &q), 1); /* 2.5 > 2 selected, 1.5 > 2 not */
+    ULT_CLOSE(t2[0], 10 * 0.9, 1e-6, 1e-6);              /* (4/2.5)^2 = 2.56 capped at 0.9 */
+    assert_true(t2[1] == 10.0f);
+    q.lambda = 1.0;
+    t2[0] = 10;
+    ul_dampen(t2, ID2, If2, 2, &q);
+    ULT_CLOSE(t2[0], 10 * 0.16, 1e-6, 1e-6);             /* (1/2.5)^2 = 0.16 */
+}
+
+static void test_mfim(void **s) {
+    (void)s;
+    const float a[4] = {1, 5, 0, 2}, b[4] = {3, 1, 0, 2}, c[4] = {0, 0, 7, 1};
+    const float *one[1] = {a}, *two[2] = {a, b}, *three[3] = {a, b, c};
+    float out[4];
+    ul_mfim(one, 1, 4, 5.0, out); /* K = 1 is exactly the single-root Fisher */
+    assert_memory_equal(out, a, sizeof a);
+    ul_mfim(two, 2, 4, 5.0, out);
+    const float w2[4] = {3 / 5.0f, 1.0f, 0, 2 / 5.0f};
+    for (int k = 0; k < 4; k++) ULT_CLOSE(out[k], w2[k], 1e-7, 1e-6);
+    ul_mfim(three, 3, 4, 5.0, out);
+    const float w3[4] = {3 / 25.0f, 5 / 25.0f, 7 / 25.0f, 2 / 25.0f};
+    for (int k = 0; k < 4; k++) ULT_CLOSE(out[k], w3[k], 1e-7, 1e-6);
+    /* dividing F by c^(K-1) equals dampening with alpha and lambda scaled by c^(K-1) */
+    float t1[4] = {1, 1, 1, 1}, t2[4] = {1, 1, 1, 1};
+    const float ID[4] = {0.1f, 0.3f, 0.05f, 0.01f};
+    ul_mfim(two, 2, 4, 5.0, out);
+    ul_dampen_params p = ul_dampen_defaults(1.0);
+    ul_dampen(t1, ID, out, 4, &p);
+    float mx[4];
+    for (int k = 0; k < 4; k++) mx[k] = a[k] > b[k] ? a[k] : b[k];
+    ul_dampen_params p5 = {.alpha = 5.0, .lambda = 5.0, .exponent = 1.0, .beta_max = 1.0};
+    ul_dampen(t2, ID, mx, 4, &p5);
+    for (int k = 0; k < 4; k++) ULT_CLOSE(t1[k], t2[k], 1e-6, 1e-5);
+}
+
 int main(void) {
     omp_set_num_threads(2);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sample_mlp),      cmocka_unit_test(test_sample_cnn),
         cmocka_unit_test(test_sample_resnet),   cmocka_unit_test(test_by_hand),
         cmocka_unit_test(test_batch_estimator), cmocka_unit_test(test_threads_identical),
-        cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_errors),          cmocka_unit_test(test_dampen_rule),
+        cmocka_unit_test(test_mfim),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -51,6 +51,28 @@ ul_status ul_fisher(ul_model *m, const ul_view *v, const ul_transform *tf, const
 /* Whether parameter index k (in [0, P)) lies in the scope. */
 bool ul_fisher_in_scope(const ul_model *m, ul_fisher_scope s, size_t k);
 
+/* ---- dampening (Selective Synaptic Dampening, as FIUn and SSD use it) ------------------ */
+
+typedef struct ul_dampen_params {
+    double alpha;     /* selection: k is selected when I_f[k] > alpha * I_D[k] (strict) */
+    double lambda;    /* dampening constant */
+    double exponent;  /* e */
+    double beta_max;  /* cap on the factor (the reference code's misnamed "lower_bound") */
+} ul_dampen_params;
+
+/* Defaults of fiun.md decision 7: lambda 1, e 1, beta_max 1; alpha as given. */
+ul_dampen_params ul_dampen_defaults(double alpha);
+
+/* For every k in [0, n): if If[k] > alpha * ID[k], theta[k] *= min((lambda * ID[k] / If[k])^e,
+ * beta_max). No epsilon: ID[k] = 0 with If[k] > 0 sets theta[k] to 0; If[k] = 0 never selects.
+ * Returns the number of selected values. Values outside a Fisher scope have If = ID = 0 and are
+ * never touched. */
+size_t ul_dampen(float *theta, const float *ID, const float *If, size_t n, const ul_dampen_params *p);
+
+/* MFIM (fiun.md decision 6): out[k] = max_j F_j[k] / c^(K-1) over K >= 1 forget Fishers; K = 1
+ * copies F_0 exactly. `out` may alias F[0]. */
+void ul_mfim(const float *const *F, int K, size_t n, double c, float *out);
+
 #ifdef __cplusplus
 }
 #endif
