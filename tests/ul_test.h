@@ -46,6 +46,40 @@ static inline void ult_write(const char *path, const void *data, size_t n) {
     assert_int_equal(fclose(f), 0);
 }
 
+/* A synthetic IDX pair (images, labels) of n samples of side x side uint8 pixels in 10 classes:
+ * class c < side lights row c, the others light column (c - side + 2); noise below 90 elsewhere.
+ * Labels cycle as (7i + 3) mod 10 so every class appears in any long enough range. */
+static inline void ult_write_pattern_idx(const char *images, const char *labels, size_t n, int side, uint64_t seed) {
+    uint64_t r = seed * 0x9e3779b97f4a7c15ULL + 1;
+    const size_t img = (size_t)side * side;
+    uint8_t *px = malloc(16 + n * img), *lb = malloc(8 + n);
+    assert_non_null(px);
+    assert_non_null(lb);
+    const uint32_t hp[4] = {0x00000803, (uint32_t)n, (uint32_t)side, (uint32_t)side}, hl[2] = {0x00000801, (uint32_t)n};
+    for (int k = 0; k < 4; k++)
+        for (int b = 0; b < 4; b++) px[4 * k + b] = (uint8_t)(hp[k] >> (24 - 8 * b));
+    for (int k = 0; k < 2; k++)
+        for (int b = 0; b < 4; b++) lb[4 * k + b] = (uint8_t)(hl[k] >> (24 - 8 * b));
+    for (size_t i = 0; i < n; i++) {
+        int c = (int)((i * 7 + 3) % 10);
+        lb[8 + i] = (uint8_t)c;
+        uint8_t *p = px + 16 + i * img;
+        for (size_t j = 0; j < img; j++) {
+            r ^= r << 13; r ^= r >> 7; r ^= r << 17;
+            p[j] = (uint8_t)(r % 90);
+        }
+        for (int k = 0; k < side; k++) {
+            int at = c < side ? c * side + k : k * side + (c - side + 2);
+            r ^= r << 13; r ^= r >> 7; r ^= r << 17;
+            p[at] = (uint8_t)(170 + r % 80);
+        }
+    }
+    ult_write(images, px, 16 + n * img);
+    ult_write(labels, lb, 8 + n);
+    free(px);
+    free(lb);
+}
+
 /* |a - b| <= atol + rtol * |b| */
 #define ULT_CLOSE(a, b, atol, rtol)                                                                    \
     do {                                                                                               \
