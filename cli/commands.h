@@ -7,5 +7,7 @@
 int cmd_train(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_info(int argc, char **argv);
+int cmd_net(int argc, char **argv);
+int cmd_forget(int argc, char **argv);
 
 #endif

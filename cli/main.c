@@ -21,6 +21,8 @@ static const cli_command commands[] = {
     {"train", cmd_train, "train a model on a dataset and write a checkpoint with its provenance"},
     {"eval", cmd_eval, "accuracy and loss of a checkpoint on a dataset split, overall and per class"},
     {"info", cmd_info, "describe a checkpoint: architecture, parameters, tensors, metadata"},
+    {"net", cmd_net, "model inheritance networks: build a scenario, add, show, log, check"},
+    {"forget", cmd_forget, "unlearn labels from a model network (FIUn + MFIM) with a deletion receipt"},
 };
 #define NCOMMANDS ((int)(sizeof commands / sizeof commands[0]))
 

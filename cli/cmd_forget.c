@@ -1,0 +1,135 @@
+/* cli/cmd_forget.c: `unlearn forget DIR --labels SET`: an unlearning request over a model
+ * network (FIUn + MFIM, include/unlearn/forget.h). Prints the per-model table (forget and
+ * retained accuracy before and after, time per model, parallel makespan and sum) and writes the
+ * results JSON (the deletion receipt plus the configuration) with -o.
+ * Sample-level requests and the network baselines are not here yet.
+ */
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "unlearn/forget.h"
+#include "unlearn/io.h"
+
+#include "commands.h"
+#include "common.h"
+#include "opts.h"
+
+enum { O_LABELS, O_METHOD, O_ALPHA, O_LAMBDA, O_MFIM_C, O_SCOPE, O_ESTIMATOR, O_THREADS, O_DRY, O_OUTPUT, O_QUIET, O_COUNT };
+
+static void print_acc(double a) {
+    if (a < 0) printf("%8s", "-");
+    else printf("%7.2f%%", a);
+}
+
+int cmd_forget(int argc, char **argv) {
+    char d_alpha[32];
+    snprintf(d_alpha, sizeof d_alpha, "%g", UL_FIUN_DEFAULT_ALPHA);
+    cli_opt opts[O_COUNT] = {
+        [O_LABELS] = {"labels", 0, "SET", NULL, "labels to forget, e.g. 3 or 3,5 or 0-2", true},
+        [O_METHOD] = {"method", 0, "NAME", "fiun", "unlearning method (fiun)"},
+        [O_ALPHA] = {"alpha", 0, "A", d_alpha, "FIUn selection: dampen k when I_f[k] > A * I_D[k]"},
+        [O_LAMBDA] = {"lambda", 0, "L", "1", "FIUn dampening constant: factor min(L * I_D / I_f, 1)"},
+        [O_MFIM_C] = {"mfim-c", 0, "C", "5", "MFIM divisor base: max of K root Fishers / C^(K-1)"},
+        [O_SCOPE] = {"scope", 0, "last|all", "last", "Fisher scope: the final linear layer or every parameter"},
+        [O_ESTIMATOR] = {"estimator", 0, "sample|batch", "sample",
+                         "Fisher estimator: per-sample, or the reference code's batch means (batch 32, first 32)"},
+        [O_THREADS] = {"threads", 0, "N", "0", "models processed at once (0 = all cores)"},
+        [O_DRY] = {"dry-run", 0, NULL, "off", "compute and report, change nothing"},
+        [O_OUTPUT] = {"output", 'o', "FILE", NULL, "write the results JSON (receipt and configuration) here"},
+        [O_QUIET] = {"quiet", 'q', NULL, "off", "print only errors"},
+    };
+    cli_cmd c = {
+        .name = "forget",
+        .usage = "unlearn forget DIR --labels SET [options]",
+        .summary = "Remove what the models of the network at DIR learned from the given labels: find the "
+                   "models that first learned them from their own data (the roots) and every model derived "
+                   "from those, take the forget Fisher at the roots before any change, and dampen every "
+                   "affected model in parallel (FIUn; MFIM when a model inherits from several roots). New "
+                   "versions and a deletion receipt are committed in one transaction.",
+        .epilog = "example:\n  unlearn forget nets/mixed --labels 3 -o forget-3.json\n",
+        .opts = opts,
+        .nopts = O_COUNT,
+        .max_pos = 1,
+    };
+    const char *pos[1];
+    int npos = 0;
+    int rc = cli_parse(&c, argc, argv, pos, &npos);
+    if (rc == CLI_PARSE_HELP) return CLI_EXIT_OK;
+    if (rc) return rc;
+    if (npos != 1) {
+        cli_err(c.name, "expected the network directory");
+        cli_hint("unlearn forget DIR --labels SET; see 'unlearn forget --help'");
+        return CLI_EXIT_USAGE;
+    }
+    const char *dir = pos[0];
+    ul_forget_params p = ul_forget_defaults();
+    long threads;
+    int scope, est;
+    static const char *const scopes[] = {"last", "all"}, *const ests[] = {"sample", "batch"};
+    if ((rc = cli_get_double(&c, &opts[O_ALPHA], 0.0, 1e12, true, &p.alpha)) ||
+        (rc = cli_get_double(&c, &opts[O_LAMBDA], 0.0, 1e12, true, &p.lambda)) ||
+        (rc = cli_get_double(&c, &opts[O_MFIM_C], 1.0, 1e12, false, &p.mfim_c)) ||
+        (rc = cli_get_choice(&c, &opts[O_SCOPE], scopes, 2, &scope)) ||
+        (rc = cli_get_choice(&c, &opts[O_ESTIMATOR], ests, 2, &est)) ||
+        (rc = cli_get_long(&c, &opts[O_THREADS], 0, 4096, &threads)))
+        return rc;
+    ul_status st = ul_forget_method_parse(opts[O_METHOD].value, &p.method);
+    if (st != UL_OK) return cli_fail(c.name, st, CLI_FROM_OPTION, "--method");
+    p.fisher = ul_fisher_defaults(est ? UL_FISHER_BATCH : UL_FISHER_SAMPLE);
+    p.fisher.scope = scope ? UL_FISHER_ALL : UL_FISHER_LAST;
+    p.threads = (int)threads;
+    p.dry_run = cli_get_flag(&opts[O_DRY]);
+    const bool quiet = cli_get_flag(&opts[O_QUIET]);
+    const char *output = opts[O_OUTPUT].given ? opts[O_OUTPUT].value : NULL;
+    if (output && (rc = cli_check_output_path(c.name, "-o/--output", output))) return rc;
+    int32_t *labels = NULL;
+    size_t nl = 0;
+    if ((st = ul_parse_label_set(opts[O_LABELS].value, 65536, &labels, &nl)) != UL_OK)
+        return cli_fail(c.name, st, CLI_FROM_OPTION, "--labels");
+    p.labels = labels;
+    p.nlabels = nl;
+    ul_log_set(quiet ? UL_LOG_ERROR : UL_LOG_WARN, NULL, NULL);
+    ul_set_threads(0);
+
+    ul_forget_result r;
+    st = ul_forget(dir, &p, &r);
+    free(labels);
+    if (st != UL_OK) return cli_fail(c.name, st, CLI_FROM_INPUT, dir);
+    if (!quiet) {
+        printf("%-14s %5s %6s %9s %9s %9s %9s %9s %8s\n", "model", "root", "roots", "forget", "forget'", "retain",
+               "retain'", "dampened", "seconds");
+        for (size_t i = 0; i < r.n; i++) {
+            const ul_forget_node *o = &r.nodes[i];
+            printf("%-14s %5s %6d ", o->name, o->root ? "yes" : "", o->nroots);
+            print_acc(o->forget_acc_before);
+            printf("  ");
+            print_acc(o->forget_acc_after);
+            printf("  ");
+            print_acc(o->retain_acc_before);
+            printf("  ");
+            print_acc(o->retain_acc_after);
+            printf(" %9zu %8.3f%s\n", o->selected, o->seconds, o->fisher_d_cached ? "" : " (I_D computed)");
+        }
+        printf("roots' forget Fisher %.3f s; per-model phase: makespan %.3f s, sum %.3f s; total %.3f s%s\n",
+               r.roots_seconds, r.makespan_seconds, r.sum_seconds, r.total_seconds,
+               p.dry_run ? " (dry run: nothing written)" : "");
+        if (!p.dry_run) printf("committed request %lld: %zu new versions\n", (long long)r.request_id, r.n);
+    }
+    if (output) {
+        cJSON *j = cJSON_Parse(r.receipt);
+        cJSON_AddStringToObject(j, "network", dir);
+        cJSON_AddStringToObject(j, "git_commit", UL_GIT_COMMIT);
+        char *text = cJSON_Print(j);
+        cJSON_Delete(j);
+        st = text ? ul_write_file_atomic(output, text, strlen(text)) : UL_E_NOMEM;
+        free(text);
+        if (st != UL_OK) {
+            ul_forget_result_free(&r);
+            return cli_fail(c.name, st, CLI_FROM_OUTPUT, output);
+        }
+    }
+    ul_forget_result_free(&r);
+    return CLI_EXIT_OK;
+}

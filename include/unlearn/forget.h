@@ -1,0 +1,91 @@
+/* unlearn/forget.h: unlearning requests over a model inheritance network.
+ *
+ * FIUn (fiun.md, decisions at its top): for a set of forget labels, find the roots (the
+ * earliest models that learned each label from their own data) and the affected closure; take
+ * the forget Fisher I_f at every root on its own forget samples BEFORE anything changes; for
+ * every affected model m merge the Fishers of the roots that are m or its ancestors (MFIM);
+ * dampen every model independently, in parallel, against its own full-data Fisher I_D (cached
+ * at creation, or computed here); write the new versions, then commit them and a deletion
+ * receipt in one registry transaction.
+ *
+ * Ownership: ul_forget fills a caller-provided result, freed with ul_forget_result_free.
+ */
+#ifndef UNLEARN_FORGET_H
+#define UNLEARN_FORGET_H
+
+#include "unlearn/base.h"
+#include "unlearn/fisher.h"
+#include "unlearn/net.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum ul_forget_method {
+    UL_FORGET_FIUN = 0,
+    UL_FORGET_METHOD_COUNT
+} ul_forget_method;
+
+const char *ul_forget_method_name(ul_forget_method m);
+ul_status ul_forget_method_parse(const char *s, ul_forget_method *out);
+
+typedef struct ul_forget_params {
+    ul_forget_method method;
+    const int32_t *labels;    /* forget labels */
+    size_t nlabels;
+    double alpha;             /* selection weighting (see docs/fiun.md for the default) */
+    double lambda;            /* dampening constant (1) */
+    double mfim_c;            /* MFIM divisor base c (5) */
+    ul_fisher_params fisher;  /* estimator and scope, used for I_f and I_D alike */
+    int threads;              /* nodes processed concurrently (0 = all cores) */
+    bool dry_run;             /* compute and report, write nothing */
+} ul_forget_params;
+
+/* Defaults: FIUn, alpha UL_FIUN_DEFAULT_ALPHA, lambda 1, c 5, sample estimator, last scope. */
+#define UL_FIUN_DEFAULT_ALPHA 1.0 /* fiun.md §7 Q11 parity value; the Fashion-MNIST sweep is pending */
+ul_forget_params ul_forget_defaults(void);
+
+typedef struct ul_forget_node {
+    char name[UL_NET_NAME_MAX];
+    bool root;
+    int nroots;               /* |R(m)|: roots merged by MFIM for this model */
+    char before[65], after[65];  /* checkpoint hashes */
+    int64_t new_version;      /* version id written (0 on dry runs) */
+    double forget_acc_before, forget_acc_after;   /* on the test split, forget labels it knows; -1 if none */
+    double retain_acc_before, retain_acc_after;   /* on the labels it knows minus the forget labels; -1 if none */
+    size_t forget_test_n, retain_test_n;
+    size_t selected;          /* parameters dampened */
+    double fisher_d_seconds;  /* I_D: 0 when taken from the cache */
+    bool fisher_d_cached;
+    double seconds;           /* this model's unlearning time (I_D if computed, MFIM, dampening, write) */
+} ul_forget_node;
+
+typedef struct ul_forget_result {
+    ul_forget_node *nodes;    /* the closure, in creation order (malloc'd) */
+    size_t n;
+    double roots_seconds;     /* forget Fishers at the roots */
+    double makespan_seconds;  /* wall time of the parallel per-model phase */
+    double sum_seconds;       /* sum of per-model times (a sequential run's cost) */
+    double total_seconds;     /* whole request, evaluation excluded */
+    int64_t request_id;       /* 0 on dry runs */
+    char *receipt;            /* JSON receipt (malloc'd) */
+} ul_forget_result;
+
+void ul_forget_result_free(ul_forget_result *r);
+
+/* Run a request on the network at `dir`. */
+ul_status ul_forget(const char *dir, const ul_forget_params *p, ul_forget_result *out);
+
+/* The full-data Fisher cache of a model: a safetensors object with one F32 tensor "fisher" of P
+ * values and metadata naming the estimator, scope, batch size, truncation and checkpoint hash. */
+ul_status ul_net_fisher_put(ul_net *n, const char *ckpt_hex, const ul_fisher_params *p, const float *F, size_t P,
+                            char hex[65]);
+/* Read a cache into F (P floats). UL_E_NOTFOUND when the cache was made with other parameters
+ * or for another checkpoint (the caller recomputes). */
+ul_status ul_net_fisher_get(ul_net *n, const char *hex, const char *ckpt_hex, const ul_fisher_params *p, float *F,
+                            size_t P);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

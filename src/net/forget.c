@@ -1,0 +1,472 @@
+/* FIUn and MFIM over a model inheritance network (fiun.md decisions 2, 5-8 and §7 Q5/Q6):
+ * roots and closure from the registry, forget Fishers at the roots on their own forget samples
+ * before any change, per-model MFIM over R(m) = {roots that are m or its ancestors}, SSD
+ * dampening of every model independently (OpenMP over models; each model's work is
+ * single-threaded and identical for any thread count), new versions written to the store and
+ * committed with a deletion receipt in one transaction. Label-level requests only; the
+ * network baselines (retrain, sequential, ...) live beside this file, not in it.
+ */
+#include "unlearn/forget.h"
+
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "unlearn/train.h"
+
+const char *ul_forget_method_name(ul_forget_method m) { return m == UL_FORGET_FIUN ? "fiun" : "?"; }
+
+ul_status ul_forget_method_parse(const char *s, ul_forget_method *out) {
+    if (strcmp(s, "fiun") == 0) {
+        *out = UL_FORGET_FIUN;
+        return UL_OK;
+    }
+    return ul_fail(UL_E_ARG, "unknown unlearning method '%s' (known: fiun)", s);
+}
+
+ul_forget_params ul_forget_defaults(void) {
+    ul_forget_params p;
+    memset(&p, 0, sizeof p);
+    p.method = UL_FORGET_FIUN;
+    p.alpha = UL_FIUN_DEFAULT_ALPHA;
+    p.lambda = 1.0;
+    p.mfim_c = 5.0;
+    p.fisher = ul_fisher_defaults(UL_FISHER_SAMPLE);
+    return p;
+}
+
+void ul_forget_result_free(ul_forget_result *r) {
+    if (!r) return;
+    free(r->nodes);
+    free(r->receipt);
+    memset(r, 0, sizeof *r);
+}
+
+/* ---- Fisher caches ----------------------------------------------------------------------- */
+
+ul_status ul_net_fisher_put(ul_net *n, const char *ckpt_hex, const ul_fisher_params *p, const float *F, size_t P,
+                            char hex[65]) {
+    ul_st_writer *w = NULL;
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    ul_status st = ul_st_writer_create(&w);
+    char num[32];
+    int64_t shape[1] = {(int64_t)P};
+    if (st == UL_OK) st = ul_st_writer_add(w, "fisher", UL_DT_F32, 1, shape, F);
+    if (st == UL_OK) st = ul_st_writer_meta(w, "format", "unlearn-fisher");
+    if (st == UL_OK) st = ul_st_writer_meta(w, "estimator", ul_fisher_estimator_name(p->estimator));
+    if (st == UL_OK) st = ul_st_writer_meta(w, "scope", ul_fisher_scope_name(p->scope));
+    snprintf(num, sizeof num, "%d", p->estimator == UL_FISHER_BATCH ? p->batch_size : 0);
+    if (st == UL_OK) st = ul_st_writer_meta(w, "batch_size", num);
+    snprintf(num, sizeof num, "%d", p->estimator == UL_FISHER_BATCH ? p->trunc : 0);
+    if (st == UL_OK) st = ul_st_writer_meta(w, "trunc", num);
+    if (st == UL_OK) st = ul_st_writer_meta(w, "checkpoint", ckpt_hex);
+    if (st == UL_OK) st = ul_st_writer_to_buffer(w, &buf, &len);
+    if (st == UL_OK) st = ul_net_put_object(n, buf, len, "fisher", hex);
+    free(buf);
+    ul_st_writer_free(w);
+    return st;
+}
+
+ul_status ul_net_fisher_get(ul_net *n, const char *hex, const char *ckpt_hex, const ul_fisher_params *p, float *F,
+                            size_t P) {
+    char path[4096];
+    ul_status st = ul_net_object_path(n, hex, path, sizeof path);
+    if (st != UL_OK) return st;
+    ul_st_file *f = NULL;
+    if ((st = ul_st_read(path, &f)) != UL_OK) return st;
+    char num[2][32];
+    snprintf(num[0], sizeof num[0], "%d", p->estimator == UL_FISHER_BATCH ? p->batch_size : 0);
+    snprintf(num[1], sizeof num[1], "%d", p->estimator == UL_FISHER_BATCH ? p->trunc : 0);
+    const char *e = ul_st_meta(f, "estimator"), *s = ul_st_meta(f, "scope"), *b = ul_st_meta(f, "batch_size"),
+               *t = ul_st_meta(f, "trunc"), *c = ul_st_meta(f, "checkpoint");
+    const ul_st_tensor *ft = ul_st_find(f, "fisher");
+    if (!e || !s || !b || !t || !c || !ft || strcmp(e, ul_fisher_estimator_name(p->estimator)) != 0 ||
+        strcmp(s, ul_fisher_scope_name(p->scope)) != 0 || strcmp(b, num[0]) != 0 || strcmp(t, num[1]) != 0 ||
+        strcmp(c, ckpt_hex) != 0 || ft->dtype != UL_DT_F32 || ft->ndim != 1 || (size_t)ft->shape[0] != P) {
+        ul_st_free(f);
+        return ul_fail(UL_E_NOTFOUND, "Fisher cache %s does not match the request", hex);
+    }
+    memcpy(F, ft->data, sizeof(float) * P);
+    ul_st_free(f);
+    return UL_OK;
+}
+
+/* ---- helpers -------------------------------------------------------------------------------- */
+
+static bool in_set(const int32_t *s, size_t n, int32_t v) {
+    for (size_t i = 0; i < n; i++)
+        if (s[i] == v) return true;
+    return false;
+}
+
+/* Accuracy of m on the test samples whose label satisfies the filter; -1 when there are none. */
+static double acc_on(ul_model *m, ul_dataset *test, const ul_transform *tf, const int32_t *labels, size_t nl,
+                     size_t *count) {
+    ul_view *all = NULL, *v = NULL;
+    *count = 0;
+    if (nl == 0) return -1.0;
+    if (ul_view_all(test, &all) != UL_OK) return -1.0;
+    if (ul_view_filter_labels(all, labels, nl, true, &v) != UL_OK) {
+        ul_view_free(all);
+        return -1.0;
+    }
+    double acc = -1.0;
+    ul_eval_result r;
+    if (v->n > 0 && ul_evaluate(m, v, tf, 256, &r) == UL_OK) {
+        acc = 100.0 * (double)r.correct / (double)r.n;
+        *count = r.n;
+        ul_eval_result_free(&r);
+    }
+    ul_view_free(v);
+    ul_view_free(all);
+    return acc;
+}
+
+/* Labels a node knows (learned ∪ inherited) split into forget ∩ known and known \ forget. */
+static void known_split(const ul_node *nd, int K, const int32_t *U, size_t nU, int32_t *fl, size_t *nf,
+                        int32_t *rl, size_t *nr) {
+    *nf = *nr = 0;
+    for (int pass = 0; pass < 2; pass++) {
+        const char *s = pass ? nd->inherited : nd->learned;
+        int32_t *lab = NULL;
+        size_t n = 0;
+        if (!s[0] || ul_parse_label_set(s, K, &lab, &n) != UL_OK) continue;
+        for (size_t i = 0; i < n; i++) {
+            if (in_set(U, nU, lab[i])) {
+                if (!in_set(fl, *nf, lab[i])) fl[(*nf)++] = lab[i];
+            } else if (!in_set(rl, *nr, lab[i])) {
+                rl[(*nr)++] = lab[i];
+            }
+        }
+        free(lab);
+    }
+}
+
+/* The normalisation the model was trained with: the recipe's "normalize" {"mean":[..],"std":[..]}
+ * (null = none); without one (models added from outside), the dataset's default. */
+static ul_transform node_transform(const ul_node *nd) {
+    ul_transform tf;
+    memset(&tf, 0, sizeof tf);
+    cJSON *j = cJSON_Parse(nd->recipe);
+    const cJSON *nz = j ? cJSON_GetObjectItemCaseSensitive(j, "normalize") : NULL;
+    if (!nz) {
+        tf = ul_transform_default(nd->own.data);
+    } else if (cJSON_IsObject(nz)) {
+        const cJSON *mean = cJSON_GetObjectItemCaseSensitive(nz, "mean"), *sd = cJSON_GetObjectItemCaseSensitive(nz, "std");
+        int n = cJSON_GetArraySize(mean);
+        if (n > 0 && n <= 4 && n == cJSON_GetArraySize(sd)) {
+            tf.nchan = n;
+            for (int i = 0; i < n; i++) {
+                tf.mean[i] = (float)cJSON_GetArrayItem(mean, i)->valuedouble;
+                tf.std[i] = (float)cJSON_GetArrayItem(sd, i)->valuedouble;
+            }
+        }
+    }
+    cJSON_Delete(j);
+    tf.crop_pad = 0;
+    tf.hflip = false;
+    return tf;
+}
+
+/* ---- the request ------------------------------------------------------------------------------ */
+
+typedef struct root_fisher {
+    char name[UL_NET_NAME_MAX];
+    float *F;
+} root_fisher;
+
+ul_status ul_forget(const char *dir, const ul_forget_params *p, ul_forget_result *out) {
+    memset(out, 0, sizeof *out);
+    if (p->method != UL_FORGET_FIUN) return ul_fail(UL_E_UNSUPPORTED, "forget: only fiun is implemented");
+    if (p->nlabels == 0) return ul_fail(UL_E_ARG, "forget: no labels to forget");
+    if (!(p->alpha > 0) || !(p->lambda > 0) || !(p->mfim_c >= 1))
+        return ul_fail(UL_E_ARG, "forget: alpha (%g) and lambda (%g) must be > 0 and c (%g) >= 1", p->alpha,
+                       p->lambda, p->mfim_c);
+    const double t_start = ul_now();
+    ul_net *net = NULL;
+    ul_status st = ul_net_open(dir, p->dry_run, &net);
+    if (st != UL_OK) return st;
+    ul_name_list roots = {0}, closure = {0};
+    ul_node *nodes = NULL;
+    root_fisher *rf = NULL;
+    ul_dataset *test = NULL, *train = NULL;
+    ul_model **models = NULL;
+    ul_forget_node *res = NULL;
+    ul_net_txn *txn = NULL;
+    cJSON *rec = NULL;
+    size_t P = 0;
+    int K = 0;
+
+    if ((st = ul_net_roots(net, p->labels, p->nlabels, &roots)) != UL_OK) goto done;
+    if (roots.n == 0) {
+        st = ul_fail(UL_E_ARG, "forget: no model in '%s' learned any of the requested labels from its own data", dir);
+        goto done;
+    }
+    if ((st = ul_net_closure(net, &roots, &closure)) != UL_OK) goto done;
+    nodes = ul_calloc(closure.n, sizeof *nodes);
+    res = ul_calloc(closure.n, sizeof *res);
+    rf = ul_calloc(roots.n, sizeof *rf);
+    if (!nodes || !res || !rf) { st = UL_E_NOMEM; goto done; }
+    for (size_t i = 0; i < closure.n; i++)
+        if ((st = ul_net_get(net, closure.names[i], &nodes[i])) != UL_OK) goto done;
+    K = nodes[0].ap.classes;
+    for (size_t i = 1; i < closure.n; i++)
+        if (strcmp(nodes[i].arch, nodes[0].arch) != 0 || nodes[i].ap.classes != K) {
+            st = ul_fail(UL_E_UNSUPPORTED, "forget: models of the closure differ in architecture ('%s' vs '%s')",
+                         nodes[i].arch, nodes[0].arch);
+            goto done;
+        }
+    for (size_t i = 0; i < p->nlabels; i++)
+        if (p->labels[i] < 0 || p->labels[i] >= K) {
+            st = ul_fail(UL_E_ARG, "forget: label %d is outside the models' %d classes", p->labels[i], K);
+            goto done;
+        }
+    if ((st = ul_dataset_load(nodes[0].own.data, "test", &test)) != UL_OK) goto done;
+    (void)ul_dataset_hash(test); /* computed once here, before threads read the dataset */
+    for (size_t i = 0; i < closure.n; i++)
+        if (strcmp(nodes[i].own.data, nodes[0].own.data) != 0 || strcmp(nodes[i].own.split, nodes[0].own.split) != 0) {
+            st = ul_fail(UL_E_UNSUPPORTED, "forget: models of the closure train on different datasets ('%s', '%s')",
+                         nodes[i].own.data, nodes[0].own.data);
+            goto done;
+        }
+    if ((st = ul_dataset_load(nodes[0].own.data, nodes[0].own.split, &train)) != UL_OK) goto done;
+    (void)ul_dataset_hash(train);
+
+    /* 1. forget Fishers at the roots, on their original weights (before any change) */
+    double t0 = ul_now();
+    for (size_t r = 0; r < roots.n; r++) {
+        ul_node rn;
+        ul_model *m = NULL;
+        ul_view *own = NULL, *fv = NULL;
+        snprintf(rf[r].name, sizeof rf[r].name, "%s", roots.names[r]);
+        if ((st = ul_net_get(net, roots.names[r], &rn)) == UL_OK && (st = ul_net_load_model(net, &rn, &m)) == UL_OK &&
+            (st = ul_selector_resolve(&rn.own, train, &own)) == UL_OK &&
+            (st = ul_view_filter_labels(own, p->labels, p->nlabels, true, &fv)) == UL_OK) {
+            P = ul_model_num_params(m);
+            if (fv->n == 0) {
+                st = ul_fail(UL_E_INTERNAL, "forget: root '%s' has no samples of the forget labels", rn.name);
+            } else if (!(rf[r].F = ul_malloc(P, sizeof(float)))) {
+                st = UL_E_NOMEM;
+            } else {
+                ul_transform tf = node_transform(&rn);
+                st = ul_fisher(m, fv, &tf, &p->fisher, rf[r].F);
+                if (st != UL_OK) ul_fail_ctx(st, "forget Fisher of root '%s'", rn.name);
+            }
+        }
+        ul_view_free(fv);
+        ul_view_free(own);
+        ul_model_free(m);
+        if (st != UL_OK) goto done;
+    }
+    out->roots_seconds = ul_now() - t0;
+
+    /* 2. R(m) for every model of the closure */
+    int *nr = ul_calloc(closure.n, sizeof(int));
+    int *rmap = ul_calloc(closure.n * roots.n, sizeof(int));
+    if (!nr || !rmap) { free(nr); free(rmap); st = UL_E_NOMEM; goto done; }
+    for (size_t i = 0; i < closure.n && st == UL_OK; i++) {
+        ul_name_list anc = {0};
+        if ((st = ul_net_ancestors(net, closure.names[i], &anc)) != UL_OK) break;
+        for (size_t r = 0; r < roots.n; r++) {
+            bool hit = strcmp(roots.names[r], closure.names[i]) == 0;
+            for (size_t a = 0; a < anc.n && !hit; a++) hit = strcmp(anc.names[a], roots.names[r]) == 0;
+            if (hit) rmap[i * roots.n + (size_t)nr[i]++] = (int)r;
+        }
+        ul_name_list_free(&anc);
+    }
+    if (st != UL_OK) { free(nr); free(rmap); goto done; }
+
+    /* 3. every model independently, in parallel. Evaluation (before and after) runs in phases
+     * of its own so that the timed phase holds only the unlearning work. */
+    char err_msg[1024] = "";
+    ul_status par_st = UL_OK;
+    const int threads = p->threads > 0 ? p->threads : ul_get_threads();
+    models = ul_calloc(closure.n, sizeof *models);
+    if (!models) { free(nr); free(rmap); st = UL_E_NOMEM; goto done; }
+#define UL_PAR_FAIL(s_, name_)                                                                     \
+    do {                                                                                           \
+        _Pragma("omp critical(ul_forget_err)") if (par_st == UL_OK) {                              \
+            par_st = (s_);                                                                         \
+            snprintf(err_msg, sizeof err_msg, "model '%s': %s", (name_), ul_last_error());         \
+        }                                                                                          \
+    } while (0)
+    /* 3a. load and evaluate before */
+#pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
+    for (long i = 0; i < (long)closure.n; i++) {
+        ul_forget_node *o = &res[i];
+        const ul_node *nd = &nodes[i];
+        snprintf(o->name, sizeof o->name, "%s", nd->name);
+        snprintf(o->before, sizeof o->before, "%s", nd->ckpt);
+        o->nroots = nr[i];
+        for (size_t r = 0; r < roots.n; r++) o->root |= strcmp(roots.names[r], nd->name) == 0;
+        ul_status s = ul_net_load_model(net, nd, &models[i]);
+        if (s != UL_OK) {
+            UL_PAR_FAIL(s, nd->name);
+            continue;
+        }
+        int32_t fl[1024], rl[1024];
+        size_t nfl = 0, nrl = 0;
+        known_split(nd, K, p->labels, p->nlabels, fl, &nfl, rl, &nrl);
+        ul_transform tf = node_transform(nd);
+        o->forget_acc_before = acc_on(models[i], test, &tf, fl, nfl, &o->forget_test_n);
+        o->retain_acc_before = acc_on(models[i], test, &tf, rl, nrl, &o->retain_test_n);
+    }
+    if (par_st != UL_OK) {
+        free(nr);
+        free(rmap);
+        st = ul_fail(par_st, "forget: %s (nothing committed)", err_msg);
+        goto done;
+    }
+    /* 3b. the timed phase: I_D (cache or compute), MFIM, dampening, writing the new version */
+    const double t1 = ul_now();
+#pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
+    for (long i = 0; i < (long)closure.n; i++) {
+        const double ts = ul_now();
+        ul_forget_node *o = &res[i];
+        const ul_node *nd = &nodes[i];
+        ul_model *m = models[i];
+        ul_status s = UL_OK;
+        ul_view *own = NULL;
+        float *ID = ul_malloc(P, sizeof(float)), *F = ul_malloc(P, sizeof(float));
+        const float **Fs = ul_malloc((size_t)nr[i] + 1, sizeof *Fs);
+        if (!ID || !F || !Fs) s = UL_E_NOMEM;
+        ul_transform tf = node_transform(nd);
+        if (s == UL_OK) {
+            if (nd->fisher[0] && ul_net_fisher_get(net, nd->fisher, nd->ckpt, &p->fisher, ID, P) == UL_OK) {
+                o->fisher_d_cached = true;
+            } else {
+                const double tf0 = ul_now();
+                if ((s = ul_selector_resolve(&nd->own, train, &own)) == UL_OK) s = ul_fisher(m, own, &tf, &p->fisher, ID);
+                o->fisher_d_seconds = ul_now() - tf0;
+            }
+        }
+        if (s == UL_OK) {
+            for (int j = 0; j < nr[i]; j++) Fs[j] = rf[rmap[(size_t)i * roots.n + (size_t)j]].F;
+            ul_mfim(Fs, nr[i], P, p->mfim_c, F);
+            ul_dampen_params dp = ul_dampen_defaults(p->alpha);
+            dp.lambda = p->lambda;
+            o->selected = ul_dampen(ul_model_params(m), ID, F, P, &dp);
+            if (!p->dry_run) {
+                char prov[256];
+                snprintf(prov, sizeof prov, "{\"tool\":\"unlearn\",\"method\":\"fiun\",\"replaces\":\"%s\"}", nd->ckpt);
+                ul_ckpt_meta meta = {.provenance = prov};
+                s = ul_net_put_model(net, m, &meta, o->after);
+            } else {
+                ul_model_hash(m, o->after);
+            }
+        }
+        o->seconds = ul_now() - ts;
+        free(ID);
+        free(F);
+        free(Fs);
+        ul_view_free(own);
+        if (s != UL_OK) UL_PAR_FAIL(s, nd->name);
+    }
+    out->makespan_seconds = ul_now() - t1;
+    /* 3c. evaluate after */
+    if (par_st == UL_OK) {
+#pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
+        for (long i = 0; i < (long)closure.n; i++) {
+            ul_forget_node *o = &res[i];
+            int32_t fl[1024], rl[1024];
+            size_t nfl = 0, nrl = 0;
+            known_split(&nodes[i], K, p->labels, p->nlabels, fl, &nfl, rl, &nrl);
+            ul_transform tf = node_transform(&nodes[i]);
+            o->forget_acc_after = acc_on(models[i], test, &tf, fl, nfl, &o->forget_test_n);
+            o->retain_acc_after = acc_on(models[i], test, &tf, rl, nrl, &o->retain_test_n);
+        }
+    }
+#undef UL_PAR_FAIL
+    free(nr);
+    free(rmap);
+    if (par_st != UL_OK) {
+        st = ul_fail(par_st, "forget: %s (nothing committed)", err_msg);
+        goto done;
+    }
+    for (size_t i = 0; i < closure.n; i++) out->sum_seconds += res[i].seconds;
+
+    /* 4. the receipt and one transaction */
+    rec = cJSON_CreateObject();
+    cJSON *req = cJSON_AddObjectToObject(rec, "request");
+    cJSON *lab = cJSON_AddArrayToObject(req, "labels");
+    for (size_t i = 0; i < p->nlabels; i++) cJSON_AddItemToArray(lab, cJSON_CreateNumber(p->labels[i]));
+    cJSON_AddStringToObject(rec, "method", "fiun");
+    cJSON *par = cJSON_AddObjectToObject(rec, "parameters");
+    cJSON_AddNumberToObject(par, "alpha", p->alpha);
+    cJSON_AddNumberToObject(par, "lambda", p->lambda);
+    cJSON_AddNumberToObject(par, "mfim_c", p->mfim_c);
+    cJSON_AddStringToObject(par, "estimator", ul_fisher_estimator_name(p->fisher.estimator));
+    cJSON_AddStringToObject(par, "scope", ul_fisher_scope_name(p->fisher.scope));
+    cJSON_AddNumberToObject(par, "threads", threads);
+    cJSON *jr = cJSON_AddArrayToObject(rec, "roots");
+    for (size_t r = 0; r < roots.n; r++) cJSON_AddItemToArray(jr, cJSON_CreateString(roots.names[r]));
+    cJSON *ja = cJSON_AddArrayToObject(rec, "affected");
+    for (size_t i = 0; i < closure.n; i++) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "model", res[i].name);
+        cJSON_AddBoolToObject(o, "root", res[i].root);
+        cJSON_AddNumberToObject(o, "roots_merged", res[i].nroots);
+        cJSON_AddStringToObject(o, "before", res[i].before);
+        cJSON_AddStringToObject(o, "after", res[i].after);
+        cJSON_AddNumberToObject(o, "forget_acc_before", res[i].forget_acc_before);
+        cJSON_AddNumberToObject(o, "forget_acc_after", res[i].forget_acc_after);
+        cJSON_AddNumberToObject(o, "retain_acc_before", res[i].retain_acc_before);
+        cJSON_AddNumberToObject(o, "retain_acc_after", res[i].retain_acc_after);
+        cJSON_AddNumberToObject(o, "selected", (double)res[i].selected);
+        cJSON_AddBoolToObject(o, "fisher_d_cached", res[i].fisher_d_cached);
+        cJSON_AddNumberToObject(o, "seconds", res[i].seconds);
+        cJSON_AddItemToArray(ja, o);
+    }
+    cJSON *tm = cJSON_AddObjectToObject(rec, "timings");
+    cJSON_AddNumberToObject(tm, "roots_fisher_seconds", out->roots_seconds);
+    cJSON_AddNumberToObject(tm, "makespan_seconds", out->makespan_seconds);
+    cJSON_AddNumberToObject(tm, "sum_seconds", out->sum_seconds);
+    cJSON_AddStringToObject(rec, "tool_version", UL_VERSION_STRING);
+    char *req_json = cJSON_PrintUnformatted(req);
+    if (!p->dry_run) {
+        if ((st = ul_net_begin(net, "forget", req_json ? req_json : "{}", &txn)) == UL_OK) {
+            for (size_t i = 0; i < closure.n && st == UL_OK; i++)
+                st = ul_net_txn_replace(txn, res[i].name, res[i].after, NULL,
+                                        res[i].retain_acc_after < 0 ? -1.0 : res[i].retain_acc_after / 100.0,
+                                        &res[i].new_version);
+            out->total_seconds = ul_now() - t_start;
+            cJSON_AddNumberToObject(tm, "total_seconds", out->total_seconds);
+            char *rj = cJSON_PrintUnformatted(rec);
+            if (st == UL_OK) st = ul_net_commit(txn, rj ? rj : "{}", &out->request_id);
+            else ul_net_abort(txn);
+            txn = NULL;
+            free(rj);
+        }
+    } else {
+        out->total_seconds = ul_now() - t_start;
+        cJSON_AddNumberToObject(tm, "total_seconds", out->total_seconds);
+    }
+    free(req_json);
+    if (st == UL_OK) {
+        cJSON_AddNumberToObject(rec, "request_id", (double)out->request_id);
+        out->receipt = cJSON_Print(rec);
+        out->nodes = res;
+        out->n = closure.n;
+        res = NULL;
+    }
+done:
+    cJSON_Delete(rec);
+    if (rf)
+        for (size_t r = 0; r < roots.n; r++) free(rf[r].F);
+    free(rf);
+    free(res);
+    if (models)
+        for (size_t i = 0; i < closure.n; i++) ul_model_free(models[i]);
+    free(models);
+    free(nodes);
+    ul_dataset_free(test);
+    ul_dataset_free(train);
+    ul_name_list_free(&roots);
+    ul_name_list_free(&closure);
+    ul_net_close(net);
+    return st;
+}
