@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The main job (`make demo`): train the `cnn` architecture on Fashion-MNIST for 2 epochs with
-# every core, then describe the checkpoint (`unlearn info`) and evaluate it on the test split
-# (`unlearn eval`, table on the terminal, JSON into a file). Outputs go to demo/out/ (git-ignored).
-# An existing demo/out/cnn.safetensors is reused if `unlearn info` accepts it; DEMO_FORCE=1 retrains.
+# every core, describe the checkpoint (`unlearn info`) and evaluate it on the test split
+# (`unlearn eval`); then build the default `mixed` model network (8 cnn models, all four edge
+# types, 6000 samples each), check it, and forget label 3 from it with FIUn on a copy, printing
+# the per-model table and writing the deletion receipt. Outputs go to demo/out/ (git-ignored).
+# The model and the network are reused when present and valid; DEMO_FORCE=1 rebuilds both.
 #
 # usage: scripts/demo.sh BUILD_DIR        (BUILD_DIR holds the `unlearn` binary; default: build)
 set -euo pipefail
@@ -39,9 +41,29 @@ echo "== unlearn eval -m $model --data fashion-mnist --split test"
 "$cli" eval -m "$model" --data fashion-mnist --split test --threads "$threads" | tee "$out/cnn.eval.txt"
 "$cli" eval -m "$model" --data fashion-mnist --split test --threads "$threads" --json > "$out/cnn.eval.json"
 
+net="$out/net-mixed"
+echo
+if [[ "${DEMO_FORCE:-0}" == "1" ]]; then rm -rf "$net"; fi
+echo "== unlearn net build $net --scenario mixed (cnn, 6000 samples per model; reused when present)"
+"$cli" net build "$net" --scenario mixed --data fashion-mnist --arch cnn --max-samples 6000 --epochs 2 \
+  --seed 0 --threads "$threads" --quiet
+"$cli" net check "$net"
+"$cli" net show "$net" --dot > "$out/net-mixed.dot"
+if command -v dot >/dev/null 2>&1; then "$cli" net show "$net" --svg "$out/net-mixed.svg" >/dev/null; fi
+
+echo
+work="$out/net-mixed-forget"
+rm -rf "$work"
+cp -r "$net" "$work"
+echo "== unlearn forget $work --labels 3 (FIUn + MFIM; the built network stays untouched)"
+"$cli" forget "$work" --labels 3 --threads "$threads" -o "$out/forget-3.json"
+"$cli" net check "$work"
+
 echo
 echo "== files"
 echo "  model       $model"
 echo "  info        $out/cnn.info.txt"
 echo "  evaluation  $out/cnn.eval.txt (table), $out/cnn.eval.json (JSON)"
 if [[ -f "$out/cnn.train.txt" ]]; then echo "  training    $out/cnn.train.txt (summary)"; fi
+echo "  network     $net (DOT: $out/net-mixed.dot$([[ -f "$out/net-mixed.svg" ]] && echo ", SVG: $out/net-mixed.svg"))"
+echo "  unlearning  $work (after FIUn), receipt $out/forget-3.json"
