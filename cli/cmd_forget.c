@@ -16,7 +16,7 @@
 #include "common.h"
 #include "opts.h"
 
-enum { O_LABELS, O_METHOD, O_ALPHA, O_LAMBDA, O_MFIM_C, O_SCOPE, O_ESTIMATOR, O_THREADS, O_DRY, O_OUTPUT, O_QUIET, O_COUNT };
+enum { O_LABELS, O_METHOD, O_ALPHA, O_LAMBDA, O_MFIM_C, O_SCOPE, O_ESTIMATOR, O_LOCAL, O_THREADS, O_DRY, O_OUTPUT, O_QUIET, O_COUNT };
 
 static void print_acc(double a) {
     if (a < 0) printf("%8s", "-");
@@ -35,6 +35,9 @@ int cmd_forget(int argc, char **argv) {
         [O_SCOPE] = {"scope", 0, "last|all", "last", "Fisher scope: the final linear layer or every parameter"},
         [O_ESTIMATOR] = {"estimator", 0, "sample|batch", "sample",
                          "Fisher estimator: per-sample, or the reference code's batch means (batch 32, first 32)"},
+        [O_LOCAL] = {"local-fisher", 0, NULL, "off",
+                     "a model that trained on the forget labels itself also merges (MFIM) the forget Fisher "
+                     "of its own forget samples (fiun.md Q3 option)"},
         [O_THREADS] = {"threads", 0, "N", "0", "models processed at once (0 = all cores)"},
         [O_DRY] = {"dry-run", 0, NULL, "off", "compute and report, change nothing"},
         [O_OUTPUT] = {"output", 'o', "FILE", NULL, "write the results JSON (receipt and configuration) here"},
@@ -81,6 +84,7 @@ int cmd_forget(int argc, char **argv) {
     p.fisher.scope = scope ? UL_FISHER_ALL : UL_FISHER_LAST;
     p.threads = (int)threads;
     p.dry_run = cli_get_flag(&opts[O_DRY]);
+    p.local_fisher = cli_get_flag(&opts[O_LOCAL]);
     const bool quiet = cli_get_flag(&opts[O_QUIET]);
     const char *output = opts[O_OUTPUT].given ? opts[O_OUTPUT].value : NULL;
     if (output && (rc = cli_check_output_path(c.name, "-o/--output", output))) return rc;

@@ -71,15 +71,7 @@ const char *const *cli_known_class_names(const char *dataset_name, int classes) 
     return NULL;
 }
 
-double cli_float_for_json(float f) {
-    char buf[64];
-    for (int prec = 6; prec <= 9; prec++) {
-        snprintf(buf, sizeof buf, "%.*g", prec, (double)f);
-        double d = strtod(buf, NULL);
-        if ((float)d == f) return d;
-    }
-    return (double)f;
-}
+double cli_float_for_json(float f) { return ul_float_shortest(f); }
 
 bool cli_transform_from_provenance(const char *provenance, int channels, ul_transform *tf) {
     if (!provenance) return false;

@@ -215,6 +215,42 @@ static void test_commit(void **s) {
     ul_forget_result_free(&r);
 }
 
+/* The local-Fisher option merges a model's own forget Fisher when it trained on the label: the
+ * receipt says so for exactly those models, and on this network it forgets at least as much. */
+static void test_local_fisher(void **s) {
+    (void)s;
+    const int32_t lab[1] = {3};
+    ul_forget_params p = params(lab, 1);
+    ul_forget_result r0, r1;
+    ULT_OK(ul_forget(g_net, &p, &r0));
+    p.local_fisher = true;
+    ULT_OK(ul_forget(g_net, &p, &r1));
+    ul_net *net;
+    ULT_OK(ul_net_open(g_net, true, &net));
+    double f0 = 0.0, f1 = 0.0;
+    int locals = 0;
+    for (size_t i = 0; i < r1.n; i++) {
+        ul_node nd;
+        ULT_OK(ul_net_get(net, r1.nodes[i].name, &nd));
+        int32_t *own = NULL;
+        size_t no = 0;
+        ULT_OK(ul_parse_label_set(nd.own.labels, 10, &own, &no));
+        bool trained_on = false;
+        for (size_t k = 0; k < no; k++) trained_on |= own[k] == 3;
+        free(own);
+        assert_int_equal(r1.nodes[i].local, trained_on && !r1.nodes[i].root);
+        locals += r1.nodes[i].local;
+        f0 += r0.nodes[i].forget_acc_after;
+        f1 += r1.nodes[i].forget_acc_after;
+        if (!r1.nodes[i].local) assert_string_equal(r0.nodes[i].after, r1.nodes[i].after);
+    }
+    assert_true(locals > 0);
+    if (!(f1 <= f0)) fail_msg("local Fishers forgot less: mean %.1f%% vs %.1f%%", f1 / (double)r1.n, f0 / (double)r0.n);
+    ul_net_close(net);
+    ul_forget_result_free(&r0);
+    ul_forget_result_free(&r1);
+}
+
 static void test_bad_requests(void **s) {
     (void)s;
     ul_forget_result r;
@@ -237,6 +273,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_forgets_and_retains), cmocka_unit_test(test_fisher_before_change),
         cmocka_unit_test(test_threads_identical),   cmocka_unit_test(test_commit),
+        cmocka_unit_test(test_local_fisher),
         cmocka_unit_test(test_bad_requests),
     };
     return cmocka_run_group_tests(tests, setup, NULL);

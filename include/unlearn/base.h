@@ -70,6 +70,10 @@ void ul_log(ul_log_level level, const char *fmt, ...) UL_PRINTF(2, 3);
 void ul_set_threads(int n);
 int ul_get_threads(void);
 
+/* The shortest decimal (6 to 9 significant digits) that reads back as the same float, as a
+ * double: for JSON records that state an exact float32 value. */
+double ul_float_shortest(float f);
+
 /* Monotonic wall clock in seconds. */
 double ul_now(void);
 

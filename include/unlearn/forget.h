@@ -37,6 +37,8 @@ typedef struct ul_forget_params {
     double lambda;            /* dampening constant (1) */
     double mfim_c;            /* MFIM divisor base c (5) */
     ul_fisher_params fisher;  /* estimator and scope, used for I_f and I_D alike */
+    bool local_fisher;        /* fiun.md §7 Q3 option: a model that trained on forget labels itself
+                                 also merges (MFIM) the forget Fisher of its own forget samples */
     int threads;              /* nodes processed concurrently (0 = all cores) */
     bool dry_run;             /* compute and report, write nothing */
 } ul_forget_params;
@@ -49,6 +51,7 @@ typedef struct ul_forget_node {
     char name[UL_NET_NAME_MAX];
     bool root;
     int nroots;               /* |R(m)|: roots merged by MFIM for this model */
+    bool local;               /* its own forget Fisher was merged too (local_fisher) */
     char before[65], after[65];  /* checkpoint hashes */
     int64_t new_version;      /* version id written (0 on dry runs) */
     double forget_acc_before, forget_acc_after;   /* on the test split, forget labels it knows; -1 if none */

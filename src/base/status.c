@@ -102,6 +102,16 @@ int ul_get_threads(void) {
     return g_threads;
 }
 
+double ul_float_shortest(float f) {
+    char buf[64];
+    for (int prec = 6; prec <= 9; prec++) {
+        snprintf(buf, sizeof buf, "%.*g", prec, (double)f);
+        double d = strtod(buf, NULL);
+        if ((float)d == f) return d;
+    }
+    return (double)f;
+}
+
 double ul_now(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);

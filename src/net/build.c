@@ -50,16 +50,6 @@ static uint64_t derive_seed(uint64_t seed, uint64_t node, uint64_t purpose) {
     return ul_rng_u64(&r) >> 11;
 }
 
-/* Shortest decimal that reads back as the same float (so the recipe states the exact value). */
-static double float_for_json(float f) {
-    char buf[64];
-    for (int prec = 6; prec <= 9; prec++) {
-        snprintf(buf, sizeof buf, "%.*g", prec, (double)f);
-        double d = strtod(buf, NULL);
-        if ((float)d == f) return d;
-    }
-    return (double)f;
-}
 
 typedef struct build_ctx {
     const ul_build_params *p;
@@ -80,8 +70,8 @@ static cJSON *normalize_json(const ul_transform *tf) {
     if (tf->nchan == 0) return cJSON_CreateNull();
     cJSON *o = cJSON_CreateObject(), *m = cJSON_AddArrayToObject(o, "mean"), *s = cJSON_AddArrayToObject(o, "std");
     for (int i = 0; i < tf->nchan; i++) {
-        cJSON_AddItemToArray(m, cJSON_CreateNumber(float_for_json(tf->mean[i])));
-        cJSON_AddItemToArray(s, cJSON_CreateNumber(float_for_json(tf->std[i])));
+        cJSON_AddItemToArray(m, cJSON_CreateNumber(ul_float_shortest(tf->mean[i])));
+        cJSON_AddItemToArray(s, cJSON_CreateNumber(ul_float_shortest(tf->std[i])));
     }
     return o;
 }
@@ -508,8 +498,8 @@ static ul_status shared_transform(build_ctx *c) {
             if (!(c->tf.std[i] > 0.0f)) c->tf.std[i] = 1.0f;
     }
     for (int i = 0; i < c->tf.nchan; i++) {
-        c->tf.mean[i] = (float)float_for_json(c->tf.mean[i]);
-        c->tf.std[i] = (float)float_for_json(c->tf.std[i]);
+        c->tf.mean[i] = (float)ul_float_shortest(c->tf.mean[i]);
+        c->tf.std[i] = (float)ul_float_shortest(c->tf.std[i]);
     }
     return UL_OK;
 }

@@ -333,6 +333,7 @@ ul_status ul_forget(const char *dir, const ul_forget_params *p, ul_forget_result
         ul_view *own = NULL;
         float *ID = ul_malloc(P, sizeof(float)), *F = ul_malloc(P, sizeof(float));
         const float **Fs = ul_malloc((size_t)nr[i] + 1, sizeof *Fs);
+        float *Floc = NULL;
         if (!ID || !F || !Fs) s = UL_E_NOMEM;
         ul_transform tf = node_transform(nd);
         if (s == UL_OK) {
@@ -344,9 +345,24 @@ ul_status ul_forget(const char *dir, const ul_forget_params *p, ul_forget_result
                 o->fisher_d_seconds = ul_now() - tf0;
             }
         }
+        int nf = nr[i];
+        if (s == UL_OK) for (int j = 0; j < nr[i]; j++) Fs[j] = rf[rmap[(size_t)i * roots.n + (size_t)j]].F;
+        if (s == UL_OK && p->local_fisher && !o->root) {
+            /* its own forget samples, when it trained on forget labels itself */
+            ul_view *fv = NULL;
+            if (!own) s = ul_selector_resolve(&nd->own, train, &own);
+            if (s == UL_OK) s = ul_view_filter_labels(own, p->labels, p->nlabels, true, &fv);
+            if (s == UL_OK && fv->n > 0) {
+                if (!(Floc = ul_malloc(P, sizeof(float)))) s = UL_E_NOMEM;
+                else if ((s = ul_fisher(m, fv, &tf, &p->fisher, Floc)) == UL_OK) {
+                    Fs[nf++] = Floc;
+                    o->local = true;
+                }
+            }
+            ul_view_free(fv);
+        }
         if (s == UL_OK) {
-            for (int j = 0; j < nr[i]; j++) Fs[j] = rf[rmap[(size_t)i * roots.n + (size_t)j]].F;
-            ul_mfim(Fs, nr[i], P, p->mfim_c, F);
+            ul_mfim(Fs, nf, P, p->mfim_c, F);
             ul_dampen_params dp = ul_dampen_defaults(p->alpha);
             dp.lambda = p->lambda;
             o->selected = ul_dampen(ul_model_params(m), ID, F, P, &dp);
@@ -363,6 +379,7 @@ ul_status ul_forget(const char *dir, const ul_forget_params *p, ul_forget_result
         free(ID);
         free(F);
         free(Fs);
+        free(Floc);
         ul_view_free(own);
         if (s != UL_OK) UL_PAR_FAIL(s, nd->name);
     }
@@ -401,6 +418,7 @@ ul_status ul_forget(const char *dir, const ul_forget_params *p, ul_forget_result
     cJSON_AddNumberToObject(par, "mfim_c", p->mfim_c);
     cJSON_AddStringToObject(par, "estimator", ul_fisher_estimator_name(p->fisher.estimator));
     cJSON_AddStringToObject(par, "scope", ul_fisher_scope_name(p->fisher.scope));
+    cJSON_AddBoolToObject(par, "local_fisher", p->local_fisher);
     cJSON_AddNumberToObject(par, "threads", threads);
     cJSON *jr = cJSON_AddArrayToObject(rec, "roots");
     for (size_t r = 0; r < roots.n; r++) cJSON_AddItemToArray(jr, cJSON_CreateString(roots.names[r]));
@@ -410,6 +428,7 @@ ul_status ul_forget(const char *dir, const ul_forget_params *p, ul_forget_result
         cJSON_AddStringToObject(o, "model", res[i].name);
         cJSON_AddBoolToObject(o, "root", res[i].root);
         cJSON_AddNumberToObject(o, "roots_merged", res[i].nroots);
+        cJSON_AddBoolToObject(o, "local_fisher", res[i].local);
         cJSON_AddStringToObject(o, "before", res[i].before);
         cJSON_AddStringToObject(o, "after", res[i].after);
         cJSON_AddNumberToObject(o, "forget_acc_before", res[i].forget_acc_before);

@@ -6,6 +6,15 @@
 
 #include <math.h>
 
+/* Log-sum-exp of one row of k logits, in double, shifted by the row maximum. */
+static double row_lse(const float *z, int k) {
+    double mx = z[0];
+    for (int j = 1; j < k; j++) if (z[j] > mx) mx = z[j];
+    double se = 0.0;
+    for (int j = 0; j < k; j++) se += exp((double)z[j] - mx);
+    return mx + log(se);
+}
+
 double ul_softmax_xent(const float *logits, const int32_t *labels, const float *weights, size_t n, int k,
                        float *losses, float *dlogits) {
     double wsum = 0.0;
@@ -13,11 +22,7 @@ double ul_softmax_xent(const float *logits, const int32_t *labels, const float *
     double total = 0.0;
     for (size_t i = 0; i < n; i++) {
         const float *z = logits + i * (size_t)k;
-        double mx = z[0];
-        for (int j = 1; j < k; j++) if (z[j] > mx) mx = z[j];
-        double se = 0.0;
-        for (int j = 0; j < k; j++) se += exp((double)z[j] - mx);
-        const double lse = mx + log(se);
+        const double lse = row_lse(z, k);
         const int y = labels[i];
         const double li = (y >= 0 && y < k) ? lse - (double)z[y] : NAN;
         const double wi = weights ? (double)weights[i] : 1.0;
@@ -37,11 +42,8 @@ double ul_softmax_xent(const float *logits, const int32_t *labels, const float *
 void ul_softmax(const float *logits, size_t n, int k, float *probs) {
     for (size_t i = 0; i < n; i++) {
         const float *z = logits + i * (size_t)k;
-        double mx = z[0];
-        for (int j = 1; j < k; j++) if (z[j] > mx) mx = z[j];
-        double se = 0.0;
-        for (int j = 0; j < k; j++) se += exp((double)z[j] - mx);
-        for (int j = 0; j < k; j++) probs[i * (size_t)k + j] = (float)(exp((double)z[j] - mx) / se);
+        const double lse = row_lse(z, k);
+        for (int j = 0; j < k; j++) probs[i * (size_t)k + j] = (float)exp((double)z[j] - lse);
     }
 }
 
