@@ -28,7 +28,7 @@ int cmd_forget(int argc, char **argv) {
     snprintf(d_alpha, sizeof d_alpha, "%g", UL_FIUN_DEFAULT_ALPHA);
     cli_opt opts[O_COUNT] = {
         [O_LABELS] = {"labels", 0, "SET", NULL, "labels to forget, e.g. 3 or 3,5 or 0-2", true},
-        [O_METHOD] = {"method", 0, "NAME", "fiun", "unlearning method (fiun)"},
+        [O_METHOD] = {"method", 0, "NAME", "fiun", "fiun, retrain (re-derive every affected model without the labels: the exact answer) or sequential (FIUn on the roots, re-derive the descendants)"},
         [O_ALPHA] = {"alpha", 0, "A", d_alpha, "FIUn selection: dampen k when I_f[k] > A * I_D[k]"},
         [O_LAMBDA] = {"lambda", 0, "L", "1", "FIUn dampening constant: factor min(L * I_D / I_f, 1)"},
         [O_MFIM_C] = {"mfim-c", 0, "C", "5", "MFIM divisor base: max of K root Fishers / C^(K-1)"},
@@ -114,7 +114,7 @@ int cmd_forget(int argc, char **argv) {
             print_acc(o->retain_acc_before);
             printf("  ");
             print_acc(o->retain_acc_after);
-            printf(" %9zu %8.3f%s\n", o->selected, o->seconds, o->fisher_d_cached ? "" : " (I_D computed)");
+            printf(" %9zu %8.3f%s\n", o->selected, o->seconds, o->fisher_d_seconds > 0 ? " (I_D computed)" : "");
         }
         printf("roots' forget Fisher %.3f s; per-model phase: makespan %.3f s, sum %.3f s; total %.3f s%s\n",
                r.roots_seconds, r.makespan_seconds, r.sum_seconds, r.total_seconds,

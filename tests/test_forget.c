@@ -251,6 +251,45 @@ static void test_local_fisher(void **s) {
     ul_forget_result_free(&r1);
 }
 
+/* retrain re-derives every affected model without the label: the label is gone (the models never
+ * saw it) and the result is deterministic; sequential keeps FIUn's roots and re-derives the rest. */
+static void test_retrain_and_sequential(void **s) {
+    (void)s;
+    const int32_t lab[1] = {3};
+    ul_forget_params p = params(lab, 1);
+    ul_forget_result rt, rt2, sq, fi;
+    ULT_OK(ul_forget(g_net, &p, &fi));
+    p.method = UL_FORGET_RETRAIN;
+    ULT_OK(ul_forget(g_net, &p, &rt));
+    ULT_OK(ul_forget(g_net, &p, &rt2));
+    p.method = UL_FORGET_SEQUENTIAL;
+    ULT_OK(ul_forget(g_net, &p, &sq));
+    assert_int_equal(rt.n, fi.n);
+    double slowest = 0.0;
+    for (size_t i = 0; i < rt.n; i++) {
+        if (!(rt.nodes[i].forget_acc_after <= 5.0))
+            fail_msg("retrain: %s still has %.1f%% on the forgotten label", rt.nodes[i].name, rt.nodes[i].forget_acc_after);
+        assert_string_equal(rt.nodes[i].after, rt2.nodes[i].after);
+        assert_string_not_equal(rt.nodes[i].after, rt.nodes[i].before);
+        assert_int_equal(rt.nodes[i].selected, 0);
+        if (sq.nodes[i].root) assert_string_equal(sq.nodes[i].after, fi.nodes[i].after);
+        else assert_string_not_equal(sq.nodes[i].after, fi.nodes[i].after);
+        if (rt.nodes[i].seconds > slowest) slowest = rt.nodes[i].seconds;
+    }
+    assert_true(slowest > 0.0);
+    cJSON *j = cJSON_Parse(rt.receipt);
+    assert_string_equal(cJSON_GetObjectItem(j, "method")->valuestring, "retrain");
+    cJSON_Delete(j);
+    ul_forget_method m;
+    ULT_OK(ul_forget_method_parse("sequential", &m));
+    assert_int_equal(m, UL_FORGET_SEQUENTIAL);
+    ULT_FAILS(ul_forget_method_parse("ga-transfer", &m), UL_E_ARG);
+    ul_forget_result_free(&fi);
+    ul_forget_result_free(&rt);
+    ul_forget_result_free(&rt2);
+    ul_forget_result_free(&sq);
+}
+
 static void test_bad_requests(void **s) {
     (void)s;
     ul_forget_result r;
@@ -273,7 +312,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_forgets_and_retains), cmocka_unit_test(test_fisher_before_change),
         cmocka_unit_test(test_threads_identical),   cmocka_unit_test(test_commit),
-        cmocka_unit_test(test_local_fisher),
+        cmocka_unit_test(test_local_fisher),        cmocka_unit_test(test_retrain_and_sequential),
         cmocka_unit_test(test_bad_requests),
     };
     return cmocka_run_group_tests(tests, setup, NULL);

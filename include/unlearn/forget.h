@@ -22,7 +22,11 @@ extern "C" {
 #endif
 
 typedef enum ul_forget_method {
-    UL_FORGET_FIUN = 0,
+    UL_FORGET_FIUN = 0,       /* FIUn + MFIM: every affected model dampened independently */
+    UL_FORGET_RETRAIN = 1,    /* re-derive every affected model in creation order from its recipe
+                                 with the forget labels removed everywhere: the exact answer */
+    UL_FORGET_SEQUENTIAL = 2, /* FIUn on the roots, then re-derive every descendant from its
+                                 unlearned parents */
     UL_FORGET_METHOD_COUNT
 } ul_forget_method;
 

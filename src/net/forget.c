@@ -16,15 +16,19 @@
 #include <string.h>
 
 #include "unlearn/train.h"
+#include "net/rederive.h"
 
-const char *ul_forget_method_name(ul_forget_method m) { return m == UL_FORGET_FIUN ? "fiun" : "?"; }
+static const char *const method_names[UL_FORGET_METHOD_COUNT] = {"fiun", "retrain", "sequential"};
+
+const char *ul_forget_method_name(ul_forget_method m) { return m < UL_FORGET_METHOD_COUNT ? method_names[m] : "?"; }
 
 ul_status ul_forget_method_parse(const char *s, ul_forget_method *out) {
-    if (strcmp(s, "fiun") == 0) {
-        *out = UL_FORGET_FIUN;
-        return UL_OK;
-    }
-    return ul_fail(UL_E_ARG, "unknown unlearning method '%s' (known: fiun)", s);
+    for (int i = 0; i < UL_FORGET_METHOD_COUNT; i++)
+        if (strcmp(s, method_names[i]) == 0) {
+            *out = (ul_forget_method)i;
+            return UL_OK;
+        }
+    return ul_fail(UL_E_ARG, "unknown unlearning method '%s' (known: fiun, retrain, sequential)", s);
 }
 
 ul_forget_params ul_forget_defaults(void) {
@@ -181,7 +185,7 @@ typedef struct root_fisher {
 
 ul_status ul_forget(const char *dir, const ul_forget_params *p, ul_forget_result *out) {
     memset(out, 0, sizeof *out);
-    if (p->method != UL_FORGET_FIUN) return ul_fail(UL_E_UNSUPPORTED, "forget: only fiun is implemented");
+    if (p->method >= UL_FORGET_METHOD_COUNT) return ul_fail(UL_E_ARG, "forget: unknown method");
     if (p->nlabels == 0) return ul_fail(UL_E_ARG, "forget: no labels to forget");
     if (!(p->alpha > 0) || !(p->lambda > 0) || !(p->mfim_c >= 1))
         return ul_fail(UL_E_ARG, "forget: alpha (%g) and lambda (%g) must be > 0 and c (%g) >= 1", p->alpha,
@@ -238,7 +242,7 @@ ul_status ul_forget(const char *dir, const ul_forget_params *p, ul_forget_result
 
     /* 1. forget Fishers at the roots, on their original weights (before any change) */
     double t0 = ul_now();
-    for (size_t r = 0; r < roots.n; r++) {
+    for (size_t r = 0; r < roots.n && p->method != UL_FORGET_RETRAIN; r++) {
         ul_node rn;
         ul_model *m = NULL;
         ul_view *own = NULL, *fv = NULL;
@@ -264,7 +268,7 @@ ul_status ul_forget(const char *dir, const ul_forget_params *p, ul_forget_result
     }
     out->roots_seconds = ul_now() - t0;
 
-    /* 2. R(m) for every model of the closure */
+    /* 2. R(m) for every model of the closure (P is known after step 3a for retrain) */
     int *nr = ul_calloc(closure.n, sizeof(int));
     int *rmap = ul_calloc(closure.n * roots.n, sizeof(int));
     if (!nr || !rmap) { free(nr); free(rmap); st = UL_E_NOMEM; goto done; }
@@ -295,6 +299,7 @@ ul_status ul_forget(const char *dir, const ul_forget_params *p, ul_forget_result
         }                                                                                          \
     } while (0)
     /* 3a. load and evaluate before */
+    const bool any_fiun = p->method != UL_FORGET_RETRAIN;
 #pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
     for (long i = 0; i < (long)closure.n; i++) {
         ul_forget_node *o = &res[i];
@@ -321,10 +326,13 @@ ul_status ul_forget(const char *dir, const ul_forget_params *p, ul_forget_result
         st = ul_fail(par_st, "forget: %s (nothing committed)", err_msg);
         goto done;
     }
-    /* 3b. the timed phase: I_D (cache or compute), MFIM, dampening, writing the new version */
+    P = ul_model_num_params(models[0]);
+    /* 3b. the timed phase: I_D (cache or compute), MFIM, dampening, writing the new version; for
+     * retrain and sequential, the re-derivation in creation order after it */
     const double t1 = ul_now();
 #pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
     for (long i = 0; i < (long)closure.n; i++) {
+        if (!any_fiun || (p->method == UL_FORGET_SEQUENTIAL && !res[i].root)) continue;
         const double ts = ul_now();
         ul_forget_node *o = &res[i];
         const ul_node *nd = &nodes[i];
@@ -383,6 +391,40 @@ ul_status ul_forget(const char *dir, const ul_forget_params *p, ul_forget_result
         ul_view_free(own);
         if (s != UL_OK) UL_PAR_FAIL(s, nd->name);
     }
+    if (par_st == UL_OK && p->method != UL_FORGET_FIUN) {
+        ul_model **given = ul_calloc(closure.n, sizeof *given), **fresh = ul_calloc(closure.n, sizeof *fresh);
+        double *secs = ul_calloc(closure.n, sizeof *secs);
+        if (!given || !fresh || !secs) {
+            par_st = UL_E_NOMEM;
+        } else {
+            for (size_t i = 0; i < closure.n; i++)
+                if (p->method == UL_FORGET_SEQUENTIAL && res[i].root) given[i] = models[i];
+            par_st = ul_net_rederive(net, nodes, closure.n, p->labels, p->nlabels, train, given, fresh, secs);
+            if (par_st != UL_OK) snprintf(err_msg, sizeof err_msg, "%s", ul_last_error());
+            for (size_t i = 0; i < closure.n && par_st == UL_OK; i++) {
+                if (given[i]) {
+                    ul_model_free(fresh[i]);
+                    continue;
+                }
+                ul_model_free(models[i]);
+                models[i] = fresh[i];
+                res[i].seconds = secs[i];
+                if (!p->dry_run) {
+                    char prov[256];
+                    snprintf(prov, sizeof prov, "{\"tool\":\"unlearn\",\"method\":\"%s\",\"replaces\":\"%s\"}",
+                             ul_forget_method_name(p->method), nodes[i].ckpt);
+                    ul_ckpt_meta meta = {.provenance = prov};
+                    if ((par_st = ul_net_put_model(net, models[i], &meta, res[i].after)) != UL_OK)
+                        snprintf(err_msg, sizeof err_msg, "model '%s': %s", nodes[i].name, ul_last_error());
+                } else {
+                    ul_model_hash(models[i], res[i].after);
+                }
+            }
+        }
+        free(given);
+        free(fresh);
+        free(secs);
+    }
     out->makespan_seconds = ul_now() - t1;
     /* 3c. evaluate after */
     if (par_st == UL_OK) {
@@ -411,7 +453,7 @@ ul_status ul_forget(const char *dir, const ul_forget_params *p, ul_forget_result
     cJSON *req = cJSON_AddObjectToObject(rec, "request");
     cJSON *lab = cJSON_AddArrayToObject(req, "labels");
     for (size_t i = 0; i < p->nlabels; i++) cJSON_AddItemToArray(lab, cJSON_CreateNumber(p->labels[i]));
-    cJSON_AddStringToObject(rec, "method", "fiun");
+    cJSON_AddStringToObject(rec, "method", ul_forget_method_name(p->method));
     cJSON *par = cJSON_AddObjectToObject(rec, "parameters");
     cJSON_AddNumberToObject(par, "alpha", p->alpha);
     cJSON_AddNumberToObject(par, "lambda", p->lambda);
