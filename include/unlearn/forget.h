@@ -27,6 +27,9 @@ typedef enum ul_forget_method {
                                  with the forget labels removed everywhere: the exact answer */
     UL_FORGET_SEQUENTIAL = 2, /* FIUn on the roots, then re-derive every descendant from its
                                  unlearned parents */
+    UL_FORGET_SSD_LOCAL = 3,  /* per-model SSD with each model's own forget Fisher (models without
+                                 forget samples of their own are left as they are) */
+    UL_FORGET_FINETUNE = 4,   /* per-model fine-tuning on its own data minus the forget labels */
     UL_FORGET_METHOD_COUNT
 } ul_forget_method;
 
@@ -43,6 +46,7 @@ typedef struct ul_forget_params {
     ul_fisher_params fisher;  /* estimator and scope, used for I_f and I_D alike */
     bool local_fisher;        /* fiun.md §7 Q3 option: a model that trained on forget labels itself
                                  also merges (MFIM) the forget Fisher of its own forget samples */
+    int finetune_epochs;      /* finetune: epochs (1) at the recipe's optimizer with lr 0.01 */
     int threads;              /* nodes processed concurrently (0 = all cores) */
     bool dry_run;             /* compute and report, write nothing */
 } ul_forget_params;

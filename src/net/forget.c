@@ -18,7 +18,8 @@
 #include "unlearn/train.h"
 #include "net/rederive.h"
 
-static const char *const method_names[UL_FORGET_METHOD_COUNT] = {"fiun", "retrain", "sequential"};
+static const char *const method_names[UL_FORGET_METHOD_COUNT] = {"fiun", "retrain", "sequential", "ssd-local",
+                                                                  "finetune"};
 
 const char *ul_forget_method_name(ul_forget_method m) { return m < UL_FORGET_METHOD_COUNT ? method_names[m] : "?"; }
 
@@ -28,7 +29,7 @@ ul_status ul_forget_method_parse(const char *s, ul_forget_method *out) {
             *out = (ul_forget_method)i;
             return UL_OK;
         }
-    return ul_fail(UL_E_ARG, "unknown unlearning method '%s' (known: fiun, retrain, sequential)", s);
+    return ul_fail(UL_E_ARG, "unknown unlearning method '%s' (known: fiun, retrain, sequential, ssd-local, finetune)", s);
 }
 
 ul_forget_params ul_forget_defaults(void) {
@@ -39,6 +40,7 @@ ul_forget_params ul_forget_defaults(void) {
     p.lambda = 1.0;
     p.mfim_c = 5.0;
     p.fisher = ul_fisher_defaults(UL_FISHER_SAMPLE);
+    p.finetune_epochs = 1;
     return p;
 }
 
@@ -242,7 +244,8 @@ ul_status ul_forget(const char *dir, const ul_forget_params *p, ul_forget_result
 
     /* 1. forget Fishers at the roots, on their original weights (before any change) */
     double t0 = ul_now();
-    for (size_t r = 0; r < roots.n && p->method != UL_FORGET_RETRAIN; r++) {
+    const bool roots_fisher = p->method == UL_FORGET_FIUN || p->method == UL_FORGET_SEQUENTIAL;
+    for (size_t r = 0; r < roots.n && roots_fisher; r++) {
         ul_node rn;
         ul_model *m = NULL;
         ul_view *own = NULL, *fv = NULL;
@@ -299,7 +302,8 @@ ul_status ul_forget(const char *dir, const ul_forget_params *p, ul_forget_result
         }                                                                                          \
     } while (0)
     /* 3a. load and evaluate before */
-    const bool any_fiun = p->method != UL_FORGET_RETRAIN;
+    /* models dampened in the parallel phase: FIUn everywhere, sequential on the roots, ssd-local */
+    const bool any_fiun = p->method == UL_FORGET_FIUN || p->method == UL_FORGET_SEQUENTIAL || p->method == UL_FORGET_SSD_LOCAL;
 #pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
     for (long i = 0; i < (long)closure.n; i++) {
         ul_forget_node *o = &res[i];
@@ -353,9 +357,10 @@ ul_status ul_forget(const char *dir, const ul_forget_params *p, ul_forget_result
                 o->fisher_d_seconds = ul_now() - tf0;
             }
         }
-        int nf = nr[i];
-        if (s == UL_OK) for (int j = 0; j < nr[i]; j++) Fs[j] = rf[rmap[(size_t)i * roots.n + (size_t)j]].F;
-        if (s == UL_OK && p->local_fisher && !o->root) {
+        const bool ssd = p->method == UL_FORGET_SSD_LOCAL;
+        int nf = ssd ? 0 : nr[i];
+        if (s == UL_OK && !ssd) for (int j = 0; j < nr[i]; j++) Fs[j] = rf[rmap[(size_t)i * roots.n + (size_t)j]].F;
+        if (s == UL_OK && (ssd || (p->local_fisher && !o->root))) {
             /* its own forget samples, when it trained on forget labels itself */
             ul_view *fv = NULL;
             if (!own) s = ul_selector_resolve(&nd->own, train, &own);
@@ -368,6 +373,10 @@ ul_status ul_forget(const char *dir, const ul_forget_params *p, ul_forget_result
                 }
             }
             ul_view_free(fv);
+        }
+        if (s == UL_OK && nf == 0) { /* ssd-local without own forget samples: nothing to dampen */
+            memset(F, 0, sizeof(float) * P);
+            Fs[nf++] = F;
         }
         if (s == UL_OK) {
             ul_mfim(Fs, nf, P, p->mfim_c, F);
@@ -391,7 +400,27 @@ ul_status ul_forget(const char *dir, const ul_forget_params *p, ul_forget_result
         ul_view_free(own);
         if (s != UL_OK) UL_PAR_FAIL(s, nd->name);
     }
-    if (par_st == UL_OK && p->method != UL_FORGET_FIUN) {
+    if (par_st == UL_OK && p->method == UL_FORGET_FINETUNE) {
+        double *secs = ul_calloc(closure.n, sizeof *secs);
+        if (!secs) par_st = UL_E_NOMEM;
+        else if ((par_st = ul_net_finetune(nodes, closure.n, p->labels, p->nlabels, train, p->finetune_epochs, models,
+                                           secs)) != UL_OK)
+            snprintf(err_msg, sizeof err_msg, "%s", ul_last_error());
+        for (size_t i = 0; i < closure.n && par_st == UL_OK; i++) {
+            res[i].seconds = secs[i];
+            if (!p->dry_run) {
+                char prov[256];
+                snprintf(prov, sizeof prov, "{\"tool\":\"unlearn\",\"method\":\"finetune\",\"replaces\":\"%s\"}", nodes[i].ckpt);
+                ul_ckpt_meta meta = {.provenance = prov};
+                if ((par_st = ul_net_put_model(net, models[i], &meta, res[i].after)) != UL_OK)
+                    snprintf(err_msg, sizeof err_msg, "model '%s': %s", nodes[i].name, ul_last_error());
+            } else {
+                ul_model_hash(models[i], res[i].after);
+            }
+        }
+        free(secs);
+    }
+    if (par_st == UL_OK && (p->method == UL_FORGET_RETRAIN || p->method == UL_FORGET_SEQUENTIAL)) {
         ul_model **given = ul_calloc(closure.n, sizeof *given), **fresh = ul_calloc(closure.n, sizeof *fresh);
         double *secs = ul_calloc(closure.n, sizeof *secs);
         if (!given || !fresh || !secs) {

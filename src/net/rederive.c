@@ -4,7 +4,8 @@
  * request's closure contributes its re-derived weights, one outside it its current version. The
  * starting weights follow the edge (scratch with the recorded init seed, mean of the parents,
  * copy); training follows the recipe (optimizer, schedule, epochs, batch, seed, head-only,
- * normalisation). No data augmentation (the builders use none).
+ * normalisation). Also the `finetune` baseline: each model trained further on its own data
+ * without the forget labels. No data augmentation (the builders use none).
  */
 #include "net/rederive.h"
 
@@ -125,5 +126,33 @@ ul_status ul_net_rederive(ul_net *net, const ul_node *nodes, size_t n, const int
             ul_model_free(out[i]);
             out[i] = NULL;
         }
+    return st;
+}
+
+ul_status ul_net_finetune(const ul_node *nodes, size_t n, const int32_t *forget, size_t nf, ul_dataset *train,
+                          int epochs, ul_model **models, double *seconds) {
+    ul_status st = UL_OK;
+    for (size_t i = 0; i < n && st == UL_OK; i++) {
+        const ul_node *nd = &nodes[i];
+        const double t0 = ul_now();
+        cJSON *r = cJSON_Parse(nd->recipe);
+        ul_train_config cfg;
+        uint64_t init_seed;
+        ul_view *own = NULL, *kept = NULL;
+        st = r ? recipe_config(nd, r, &cfg, &init_seed) : ul_fail(UL_E_FORMAT, "model '%s': its recipe is not JSON", nd->name);
+        if (st == UL_OK) {
+            cfg.epochs = epochs;
+            cfg.optim.lr = 0.01;
+            cfg.sched = UL_SCHED_COSINE;
+            st = ul_selector_resolve(&nd->own, train, &own);
+        }
+        if (st == UL_OK) st = ul_view_filter_labels(own, forget, nf, false, &kept);
+        if (st == UL_OK && kept->n > 0 && epochs > 0) st = ul_train(models[i], kept, &cfg);
+        if (st != UL_OK) ul_fail_ctx(st, "fine-tuning model '%s'", nd->name);
+        ul_view_free(kept);
+        ul_view_free(own);
+        cJSON_Delete(r);
+        seconds[i] = ul_now() - t0;
+    }
     return st;
 }
