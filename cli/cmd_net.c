@@ -54,6 +54,19 @@ static int open_net(const char *cmd, const char *dir, bool readonly, ul_net **ou
     return 0;
 }
 
+/* Parse a subcommand that takes exactly one positional DIR and open that network. Returns 0 with
+ * *net open, CLI_PARSE_HELP after --help (exit 0), or an exit status. */
+static int parse_dir_open(cli_cmd *c, int argc, char **argv, bool readonly, ul_net **net) {
+    const char *pos[1];
+    int npos = 0, rc = cli_parse(c, argc, argv, pos, &npos);
+    if (rc) return rc;
+    if (npos != 1) {
+        cli_err(c->name, "missing the network directory DIR");
+        return CLI_EXIT_USAGE;
+    }
+    return open_net(c->name, pos[0], readonly, net);
+}
+
 /* The same rule as the registry: [A-Za-z0-9_.-], 1..63 characters, not starting with '.'. */
 static bool name_ok(const char *s) {
     size_t n = strlen(s);
@@ -963,19 +976,13 @@ static int net_log(int argc, char **argv) {
         .nopts = 0,
         .max_pos = 1,
     };
-    const char *pos[1];
-    int npos, rc = cli_parse(&c, argc, argv, pos, &npos);
+    ul_net *net = NULL;
+    int rc = parse_dir_open(&c, argc, argv, true, &net);
     if (rc == CLI_PARSE_HELP) return CLI_EXIT_OK;
     if (rc) return rc;
-    if (npos != 1) {
-        cli_err(c.name, "missing the network directory DIR");
-        return CLI_EXIT_USAGE;
-    }
-    ul_net *net = NULL;
-    if ((rc = open_net(c.name, pos[0], true, &net))) return rc;
     char *text = NULL;
     ul_status st = ul_net_read_log(net, &text);
-    if (st != UL_OK) rc = cli_fail(c.name, st, CLI_FROM_INPUT, pos[0]);
+    if (st != UL_OK) rc = cli_fail(c.name, st, CLI_FROM_INPUT, ul_net_dir(net));
     else fputs(text, stdout);
     free(text);
     ul_net_close(net);
@@ -996,21 +1003,15 @@ static int net_check(int argc, char **argv) {
         .nopts = 0,
         .max_pos = 1,
     };
-    const char *pos[1];
-    int npos, rc = cli_parse(&c, argc, argv, pos, &npos);
+    ul_net *net = NULL;
+    int rc = parse_dir_open(&c, argc, argv, true, &net);
     if (rc == CLI_PARSE_HELP) return CLI_EXIT_OK;
     if (rc) return rc;
-    if (npos != 1) {
-        cli_err(c.name, "missing the network directory DIR");
-        return CLI_EXIT_USAGE;
-    }
-    ul_net *net = NULL;
-    if ((rc = open_net(c.name, pos[0], true, &net))) return rc;
     char *report = NULL;
     size_t problems = 0;
     ul_status st = ul_net_check(net, &report, &problems);
     if (st != UL_OK) {
-        rc = cli_fail(c.name, st, CLI_FROM_INPUT, pos[0]);
+        rc = cli_fail(c.name, st, CLI_FROM_INPUT, ul_net_dir(net));
     } else {
         if (report && *report) {
             fputs(report, stdout);
@@ -1021,11 +1022,11 @@ static int net_check(int argc, char **argv) {
         bool listed = ul_net_list(net, &v, &n) == UL_OK;
         free(v);
         if (problems == 0) {
-            if (listed) printf("net check: %s: ok (%zu model%s, every object verified)\n", pos[0], n, n == 1 ? "" : "s");
-            else printf("net check: %s: ok\n", pos[0]);
+            if (listed) printf("net check: %s: ok (%zu model%s, every object verified)\n", ul_net_dir(net), n, n == 1 ? "" : "s");
+            else printf("net check: %s: ok\n", ul_net_dir(net));
             rc = CLI_EXIT_OK;
         } else {
-            printf("net check: %s: %zu problem%s found\n", pos[0], problems, problems == 1 ? "" : "s");
+            printf("net check: %s: %zu problem%s found\n", ul_net_dir(net), problems, problems == 1 ? "" : "s");
             rc = CLI_EXIT_INPUT;
         }
     }

@@ -215,6 +215,19 @@ static void test_commit(void **s) {
     ul_forget_result_free(&r);
 }
 
+/* Whether model `name`'s own data holds `label`. */
+static bool trained_on(ul_net *net, const char *name, int32_t label) {
+    ul_node nd;
+    ULT_OK(ul_net_get(net, name, &nd));
+    int32_t *own = NULL;
+    size_t no = 0;
+    ULT_OK(ul_parse_label_set(nd.own.labels, 10, &own, &no));
+    bool has = false;
+    for (size_t k = 0; k < no; k++) has |= own[k] == label;
+    free(own);
+    return has;
+}
+
 /* The local-Fisher option merges a model's own forget Fisher when it trained on the label: the
  * receipt says so for exactly those models, and on this network it forgets at least as much. */
 static void test_local_fisher(void **s) {
@@ -230,15 +243,7 @@ static void test_local_fisher(void **s) {
     double f0 = 0.0, f1 = 0.0;
     int locals = 0;
     for (size_t i = 0; i < r1.n; i++) {
-        ul_node nd;
-        ULT_OK(ul_net_get(net, r1.nodes[i].name, &nd));
-        int32_t *own = NULL;
-        size_t no = 0;
-        ULT_OK(ul_parse_label_set(nd.own.labels, 10, &own, &no));
-        bool trained_on = false;
-        for (size_t k = 0; k < no; k++) trained_on |= own[k] == 3;
-        free(own);
-        assert_int_equal(r1.nodes[i].local, trained_on && !r1.nodes[i].root);
+        assert_int_equal(r1.nodes[i].local, trained_on(net, r1.nodes[i].name, 3) && !r1.nodes[i].root);
         locals += r1.nodes[i].local;
         f0 += r0.nodes[i].forget_acc_after;
         f1 += r1.nodes[i].forget_acc_after;
@@ -307,15 +312,7 @@ static void test_local_baselines(void **s) {
     ULT_OK(ul_net_open(g_net, true, &net));
     double fb = 0.0, fa = 0.0;
     for (size_t i = 0; i < sl.n; i++) {
-        ul_node nd;
-        ULT_OK(ul_net_get(net, sl.nodes[i].name, &nd));
-        int32_t *own = NULL;
-        size_t no = 0;
-        ULT_OK(ul_parse_label_set(nd.own.labels, 10, &own, &no));
-        bool has = false;
-        for (size_t k = 0; k < no; k++) has |= own[k] == 3;
-        free(own);
-        if (has) assert_string_not_equal(sl.nodes[i].after, sl.nodes[i].before);
+        if (trained_on(net, sl.nodes[i].name, 3)) assert_string_not_equal(sl.nodes[i].after, sl.nodes[i].before);
         else assert_string_equal(sl.nodes[i].after, sl.nodes[i].before);
         assert_string_not_equal(ft.nodes[i].after, ft.nodes[i].before);
         fb += ft.nodes[i].forget_acc_before;
