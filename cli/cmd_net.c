@@ -830,6 +830,8 @@ static cJSON *node_json(const ul_node *v) {
     cJSON_AddStringToObject(j, "name", v->name);
     cJSON_AddNumberToObject(j, "id", (double)v->id);
     cJSON_AddNumberToObject(j, "version", v->version);
+    cJSON_AddNumberToObject(j, "replaces", (double)v->replaces);
+    cJSON_AddNumberToObject(j, "request", (double)v->request);
     cJSON_AddNumberToObject(j, "created_seq", (double)v->created_seq);
     cJSON_AddStringToObject(j, "arch", v->arch);
     cJSON_AddStringToObject(j, "edge", ul_edge_name(v->edge));
@@ -933,15 +935,17 @@ static int net_show(int argc, char **argv) {
             if (h > wi) wi = h;
         }
         printf("network %s: %zu model%s\n", pos[0], n, n == 1 ? "" : "s");
-        printf("%4s  %-*s %3s  %-9s %-*s %-*s %-*s %8s  %s\n", "#", wn, "model", "ver", "edge", wp, "parents", wl, "labels", wi,
-               "inherited", "test acc", "checkpoint");
+        printf("%4s  %-*s %3s  %-9s %-*s %-*s %-*s %8s  %-12s  %s\n", "#", wn, "model", "ver", "edge", wp, "parents", wl,
+               "labels", wi, "inherited", "test acc", "checkpoint", "changed by");
         for (size_t i = 0; i < n; i++) {
             char acc[32];
             parents_text(&v[i], par, sizeof par);
             acc_text(v[i].test_acc, acc, sizeof acc);
-            printf("%4zu  %-*s %3d  %-9s %-*s %-*s %-*s %8s  %.12s\n", i + 1, wn, v[i].name, v[i].version,
+            char req[32] = "-";
+            if (v[i].request > 0) snprintf(req, sizeof req, "request %lld", (long long)v[i].request);
+            printf("%4zu  %-*s %3d  %-9s %-*s %-*s %-*s %8s  %.12s  %s\n", i + 1, wn, v[i].name, v[i].version,
                    ul_edge_name(v[i].edge), wp, par, wl, v[i].learned, wi, v[i].inherited[0] ? v[i].inherited : "-", acc,
-                   v[i].ckpt);
+                   v[i].ckpt, req);
         }
         if (n > 0) {
             printf("\ntree (each model under its first parent):\n");
