@@ -97,7 +97,9 @@ typedef struct ul_node {
 
 /* ---- opening ---------------------------------------------------------------------- */
 
-/* Create a new, empty network at `dir` (created if missing; must be empty or absent). */
+/* Create a new, empty network at `dir` (created if missing; must be empty or absent). Atomic: the
+ * network is made in a sibling "DIR.partial-<pid>" and renamed into place, so a crash leaves no DIR
+ * or a whole empty network. */
 ul_status ul_net_create(const char *dir, ul_net **out);
 /* Open an existing network. readonly opens the database read-only (readers work while a writer
  * runs, thanks to WAL). */

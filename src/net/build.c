@@ -504,40 +504,6 @@ static ul_status shared_transform(build_ctx *c) {
     return UL_OK;
 }
 
-/* Create the network atomically: ul_net_create in a sibling "DIR.partial-<pid>", close, rename onto
- * DIR (absent, or an empty directory that is removed first), fsync the parent, reopen. A build
- * killed meanwhile leaves no half-made network at DIR (at most the sibling, which nothing reads),
- * so re-running the build always finds either no network or a complete one. */
-static ul_status create_network(const char *dir_in, ul_net **out) {
-    *out = NULL;
-    char dir[4096], tmp[4200], parent[4096];
-    if (strlen(dir_in) >= sizeof dir) return ul_fail(UL_E_ARG, "network '%s': path too long", dir_in);
-    snprintf(dir, sizeof dir, "%s", dir_in);
-    size_t len = strlen(dir);
-    while (len > 1 && dir[len - 1] == '/') dir[--len] = '\0';
-    struct stat sb;
-    if (stat(dir, &sb) == 0 && (!S_ISDIR(sb.st_mode) || rmdir(dir) != 0))
-        return ul_net_create(dir, out); /* not a directory, or not empty: its error message */
-    snprintf(tmp, sizeof tmp, "%s.partial-%ld", dir, (long)getpid());
-    ul_net *n = NULL;
-    ul_status st = ul_net_create(tmp, &n);
-    if (st != UL_OK) return st;
-    ul_net_close(n);
-    if (rename(tmp, dir) != 0)
-        return ul_fail(UL_E_IO, "network '%s': cannot move the new network '%s' into place: %s", dir, tmp, strerror(errno));
-    const char *slash = strrchr(dir, '/');
-    if (!slash) snprintf(parent, sizeof parent, ".");
-    else if (slash == dir) snprintf(parent, sizeof parent, "/");
-    else snprintf(parent, sizeof parent, "%.*s", (int)(slash - dir), dir);
-    int fd = open(parent, O_RDONLY | O_DIRECTORY);
-    if (fd >= 0) {
-        if (fsync(fd) != 0) st = ul_fail(UL_E_IO, "network '%s': fsync of '%s': %s", dir, parent, strerror(errno));
-        close(fd);
-    }
-    if (st != UL_OK) return st;
-    return ul_net_open(dir, false, out);
-}
-
 /* A writer killed mid-write leaves "objects/<name>.tmp.<pid>.<n>" (ul_write_file_atomic); nothing
  * ever reads it, but `net check` reports it. When a build resumes, remove those whose writer
  * process no longer exists (kill(pid, 0) fails with ESRCH), say so on the log sink and in the
@@ -649,7 +615,7 @@ ul_status ul_net_build(const char *dir, const ul_build_params *p) {
         if (stat(db, &sb) == 0) {
             if ((st = ul_net_open(dir, false, &c.net)) != UL_OK) goto done;
             remove_stale_temps(c.net);
-        } else if ((st = create_network(dir, &c.net)) != UL_OK) {
+        } else if ((st = ul_net_create(dir, &c.net)) != UL_OK) {
             goto done;
         }
     }

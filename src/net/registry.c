@@ -28,6 +28,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <fcntl.h>
+#include <unistd.h>
 
 #include <cjson/cJSON.h>
 
@@ -337,7 +339,9 @@ static ul_status check_meta(ul_net *n) {
     return UL_OK;
 }
 
-ul_status ul_net_create(const char *dir, ul_net **out) {
+/* Create the network in place (DIR must be absent or empty). ul_net_create wraps it so that the
+ * network appears whole or not at all. */
+static ul_status create_in_place(const char *dir, ul_net **out) {
     if (!out) return ul_fail(UL_E_ARG, "ul_net_create: out is NULL");
     *out = NULL;
     if (!dir || !dir[0]) return ul_fail(UL_E_ARG, "ul_net_create: directory is required");
@@ -383,6 +387,41 @@ ul_status ul_net_create(const char *dir, ul_net **out) {
     }
     *out = n;
     return UL_OK;
+}
+
+/* Atomic creation: create in a sibling "DIR.partial-<pid>", close, rename onto DIR, fsync the parent
+ * directory, reopen. A process killed at any point leaves either no DIR or a whole empty network
+ * (plus, at worst, a stale ".partial-" sibling that nothing reads). */
+ul_status ul_net_create(const char *dir_in, ul_net **out) {
+    if (!out) return ul_fail(UL_E_ARG, "ul_net_create: out is NULL");
+    *out = NULL;
+    if (!dir_in || !dir_in[0]) return ul_fail(UL_E_ARG, "ul_net_create: directory is required");
+    char dir[4096], tmp[4200], parent[4096];
+    if (strlen(dir_in) >= sizeof dir) return ul_fail(UL_E_ARG, "network '%s': path too long", dir_in);
+    snprintf(dir, sizeof dir, "%s", dir_in);
+    size_t len = strlen(dir);
+    while (len > 1 && dir[len - 1] == '/') dir[--len] = '\0';
+    struct stat sb;
+    if (stat(dir, &sb) == 0 && (!S_ISDIR(sb.st_mode) || rmdir(dir) != 0))
+        return create_in_place(dir, out); /* not a directory, or not empty: its error message */
+    snprintf(tmp, sizeof tmp, "%s.partial-%ld", dir, (long)getpid());
+    ul_net *n = NULL;
+    ul_status st = create_in_place(tmp, &n);
+    if (st != UL_OK) return st;
+    ul_net_close(n);
+    if (rename(tmp, dir) != 0)
+        return ul_fail(UL_E_IO, "network '%s': cannot move the new network '%s' into place: %s", dir, tmp, strerror(errno));
+    const char *slash = strrchr(dir, '/');
+    if (!slash) snprintf(parent, sizeof parent, ".");
+    else if (slash == dir) snprintf(parent, sizeof parent, "/");
+    else snprintf(parent, sizeof parent, "%.*s", (int)(slash - dir), dir);
+    int fd = open(parent, O_RDONLY | O_DIRECTORY);
+    if (fd >= 0) {
+        if (fsync(fd) != 0) st = ul_fail(UL_E_IO, "network '%s': fsync of '%s': %s", dir, parent, strerror(errno));
+        close(fd);
+    }
+    if (st != UL_OK) return st;
+    return ul_net_open(dir, false, out);
 }
 
 ul_status ul_net_open(const char *dir, bool readonly, ul_net **out) {
