@@ -7,7 +7,7 @@ CMAKE_ARGS ?=
 DEPS := build-essential cmake pkg-config libopenblas-openmp-dev libcjson-dev libcmocka-dev \
         zlib1g-dev libsqlite3-dev sqlite3 graphviz dataset-fashion-mnist python3-torch python3-numpy
 
-.PHONY: all deps build test test-unit asan demo bench clean help
+.PHONY: all deps build test test-unit asan demo bench fuzz clean help
 
 all: build
 
@@ -18,6 +18,7 @@ help:
 	@echo "make asan   build into $(ASAN_DIR)/ with ASan+UBSan and run the unit tests"
 	@echo "make demo   the main job: train and evaluate a model on Fashion-MNIST"
 	@echo "make bench  training/inference throughput, ours and PyTorch's side by side"
+	@echo "make fuzz   libFuzzer targets (clang) for the file and text parsers, FUZZ_SECONDS each [60]"
 
 deps:
 	@missing=""; for p in $(DEPS); do \
@@ -53,5 +54,10 @@ demo: build
 bench: build
 	./bench/run.sh $(BUILD)
 
+FUZZ_SECONDS ?= 60
+fuzz: deps
+	@command -v clang >/dev/null || { echo "make fuzz needs clang (apt-get install clang)"; exit 1; }
+	./fuzz/build.sh build-fuzz $(FUZZ_SECONDS)
+
 clean:
-	rm -rf $(BUILD) $(ASAN_DIR)
+	rm -rf $(BUILD) $(ASAN_DIR) build-fuzz

@@ -565,6 +565,9 @@ static void test_arch_errors(void **s) {
     ULT_FAILS(ul_model_create("resnet18@w=-1", &ap, 0, &m), UL_E_ARG);
     ULT_FAILS(ul_model_create("resnet18@depth=3", &ap, 0, &m), UL_E_ARG);
     ULT_FAILS(ul_model_create("cnn@w=2", &ap, 0, &m), UL_E_ARG);
+    ULT_FAILS(ul_model_create("resnet18@w=5.125", &ap, 0, &m), UL_E_ARG); /* ~300M parameters: refused */
+    ULT_ERR_HAS("exceed the limit");
+    ULT_FAILS(ul_model_create("mlp:784-16000000-10", &ap, 0, &m), UL_E_ARG);
     ap.classes = 0;
     ULT_FAILS(ul_model_create("cnn", &ap, 0, &m), UL_E_ARG);
     ap = (ul_arch_params){.in_c = 1, .in_h = 2, .in_w = 2, .classes = 3};

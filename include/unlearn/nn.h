@@ -58,6 +58,11 @@ typedef struct ul_arch_params {
     float width;            /* width multiplier (resnet18; 0 means 1.0) */
 } ul_arch_params;
 
+/* Largest parameter block ul_model_create accepts (values: trainable + buffers): 2^28 floats, 1 GiB
+ * per copy (parameters, gradients and optimizer state each take one). An absurd spec fails with
+ * UL_E_ARG instead of exhausting memory. */
+#define UL_MAX_MODEL_VALUES ((size_t)1 << 28)
+
 /* Build a model from a spec. Parameters are initialised as PyTorch does by default
  * (kaiming-uniform with a = sqrt(5) for conv/linear weights, uniform(+-1/sqrt(fan_in)) for
  * biases, BN gamma 1 beta 0, running var 1) from `seed`. Caller frees with ul_model_free. */

@@ -134,6 +134,9 @@ ul_status ul_model_create(const char *spec, const ul_arch_params *ap, uint64_t s
     int *fan = NULL;
     size_t np = 0, nb = 0;
     ul_status st = ul_arch_build(m, spec, &init, &fan, &np, &nb);
+    if (st == UL_OK && np + nb > UL_MAX_MODEL_VALUES)
+        st = ul_fail(UL_E_ARG, "arch '%s': %zu parameters exceed the limit of %zu (%zu MiB per copy)", spec, np + nb,
+                     (size_t)UL_MAX_MODEL_VALUES, (size_t)UL_MAX_MODEL_VALUES * sizeof(float) >> 20);
     if (st == UL_OK) {
         m->nparams = np;
         m->nbuffers = nb;
