@@ -56,17 +56,10 @@ int cmd_forget(int argc, char **argv) {
         .nopts = O_COUNT,
         .max_pos = 1,
     };
-    const char *pos[1];
-    int npos = 0;
-    int rc = cli_parse(&c, argc, argv, pos, &npos);
+    const char *dir;
+    int rc = cli_parse_one(&c, argc, argv, "network directory DIR", &dir);
     if (rc == CLI_PARSE_HELP) return CLI_EXIT_OK;
     if (rc) return rc;
-    if (npos != 1) {
-        cli_err(c.name, "expected the network directory");
-        cli_hint("unlearn forget DIR --labels SET; see 'unlearn forget --help'");
-        return CLI_EXIT_USAGE;
-    }
-    const char *dir = pos[0];
     ul_forget_params p = ul_forget_defaults();
     long threads;
     int scope, est;

@@ -62,18 +62,11 @@ int cmd_info(int argc, char **argv) {
         .nopts = O_COUNT,
         .max_pos = 1,
     };
-    const char *pos[1];
-    int npos;
-    int rc = cli_parse(&c, argc, argv, pos, &npos);
+    const char *path;
+    int rc = cli_parse_one(&c, argc, argv, "checkpoint FILE argument", &path);
     if (rc == CLI_PARSE_HELP) return CLI_EXIT_OK;
     if (rc) return rc;
     const char *cmd = c.name;
-    if (npos != 1) {
-        cli_err(cmd, "missing the checkpoint FILE argument");
-        cli_hint("see 'unlearn info --help'");
-        return CLI_EXIT_USAGE;
-    }
-    const char *path = pos[0];
     const bool json = cli_get_flag(&opts[O_JSON]);
     ul_log_set(UL_LOG_WARN, NULL, NULL);
 

@@ -57,14 +57,9 @@ static int open_net(const char *cmd, const char *dir, bool readonly, ul_net **ou
 /* Parse a subcommand that takes exactly one positional DIR and open that network. Returns 0 with
  * *net open, CLI_PARSE_HELP after --help (exit 0), or an exit status. */
 static int parse_dir_open(cli_cmd *c, int argc, char **argv, bool readonly, ul_net **net) {
-    const char *pos[1];
-    int npos = 0, rc = cli_parse(c, argc, argv, pos, &npos);
-    if (rc) return rc;
-    if (npos != 1) {
-        cli_err(c->name, "missing the network directory DIR");
-        return CLI_EXIT_USAGE;
-    }
-    return open_net(c->name, pos[0], readonly, net);
+    const char *dir;
+    int rc = cli_parse_one(c, argc, argv, "network directory DIR", &dir);
+    return rc ? rc : open_net(c->name, dir, readonly, net);
 }
 
 /* The same rule as the registry: [A-Za-z0-9_.-], 1..63 characters, not starting with '.'. */
@@ -230,16 +225,11 @@ static int net_build(int argc, char **argv) {
         .nopts = B_COUNT,
         .max_pos = 1,
     };
-    const char *pos[1];
-    int npos, rc = cli_parse(&c, argc, argv, pos, &npos);
+    const char *dir_arg;
+    int rc = cli_parse_one(&c, argc, argv, "network directory DIR", &dir_arg);
     if (rc == CLI_PARSE_HELP) return CLI_EXIT_OK;
     if (rc) return rc;
     const char *cmd = c.name;
-    if (npos != 1) {
-        cli_err(cmd, "missing the network directory DIR");
-        cli_hint("see 'unlearn net build --help'");
-        return CLI_EXIT_USAGE;
-    }
     int si;
     long depth, epochs, threads, maxs;
     double width;
@@ -298,14 +288,14 @@ static int net_build(int argc, char **argv) {
     memset(&ui, 0, sizeof ui);
     cli_progress_init(&ui.pr, quiet);
     if (!quiet)
-        fprintf(stderr, "building scenario %s in %s: %s on %s, seed %llu, %d thread%s%s\n", scen, pos[0], spec, dname,
+        fprintf(stderr, "building scenario %s in %s: %s on %s, seed %llu, %d thread%s%s\n", scen, dir_arg, spec, dname,
                 (unsigned long long)seed, ul_get_threads(), ul_get_threads() == 1 ? "" : "s",
                 maxs > 0 ? ", capped samples" : "");
     ul_build_params bp = {.scenario = scen, .data = data, .arch = arch, .width = ap.width, .depth = (int)depth,
                           .epochs = (int)epochs, .max_samples = (size_t)maxs, .seed = seed,
                           .progress = build_progress, .progress_user = &ui, .node_done = build_row, .node_user = &ui};
     const double t0 = ul_now();
-    st = ul_net_build(pos[0], &bp);
+    st = ul_net_build(dir_arg, &bp);
     const double secs = ul_now() - t0;
     if (ui.pr.mid_line) fputs("\r\033[K", stderr);
     if (st != UL_OK) {
@@ -317,7 +307,7 @@ static int net_build(int argc, char **argv) {
             cli_hint("models finished so far are kept; fix the cause and re-run the same command to resume");
         return rc;
     }
-    printf("network %s: %d models (%d trained, %d kept) in %.1f s\n", pos[0], ui.index, ui.built, ui.kept, secs);
+    printf("network %s: %d models (%d trained, %d kept) in %.1f s\n", dir_arg, ui.index, ui.built, ui.kept, secs);
     return CLI_EXIT_OK;
 }
 
@@ -372,16 +362,12 @@ static int net_add(int argc, char **argv) {
         .nopts = A_COUNT,
         .max_pos = 1,
     };
-    const char *pos[1];
-    int npos, rc = cli_parse(&c, argc, argv, pos, &npos);
+    const char *dir;
+    int rc = cli_parse_one(&c, argc, argv, "network directory DIR", &dir);
     if (rc == CLI_PARSE_HELP) return CLI_EXIT_OK;
     if (rc) return rc;
     const char *cmd = c.name;
-    if (npos != 1) {
-        cli_err(cmd, "missing the network directory DIR");
-        return CLI_EXIT_USAGE;
-    }
-    const char *dir = pos[0], *name = opts[A_NAME].value, *mpath = opts[A_MODEL].value;
+    const char *name = opts[A_NAME].value, *mpath = opts[A_MODEL].value;
     if (!name_ok(name)) {
         cli_err(cmd, "--name: '%s' is not a valid model name", name);
         cli_hint("names use letters, digits, '_', '.' and '-', 1 to 63 characters, not starting with '.'");
@@ -876,15 +862,11 @@ static int net_show(int argc, char **argv) {
         .nopts = S_COUNT,
         .max_pos = 1,
     };
-    const char *pos[1];
-    int npos, rc = cli_parse(&c, argc, argv, pos, &npos);
+    const char *dir_arg;
+    int rc = cli_parse_one(&c, argc, argv, "network directory DIR", &dir_arg);
     if (rc == CLI_PARSE_HELP) return CLI_EXIT_OK;
     if (rc) return rc;
     const char *cmd = c.name;
-    if (npos != 1) {
-        cli_err(cmd, "missing the network directory DIR");
-        return CLI_EXIT_USAGE;
-    }
     const bool dot = cli_get_flag(&opts[S_DOT]), json = cli_get_flag(&opts[S_JSON]);
     if (dot && json) {
         cli_err(cmd, "--dot and --json both print to stdout; choose one");
@@ -893,13 +875,13 @@ static int net_show(int argc, char **argv) {
     const char *svg = opts[S_SVG].given ? opts[S_SVG].value : NULL;
     if (svg && (rc = cli_check_output_path(cmd, "--svg", svg))) return rc;
     ul_net *net = NULL;
-    if ((rc = open_net(cmd, pos[0], true, &net))) return rc;
+    if ((rc = open_net(cmd, dir_arg, true, &net))) return rc;
     ul_node *v = NULL;
     size_t n = 0;
     char *dtext = NULL;
     ul_status st = ul_net_list(net, &v, &n);
     if (st != UL_OK) {
-        rc = cli_fail(cmd, st, CLI_FROM_INPUT, pos[0]);
+        rc = cli_fail(cmd, st, CLI_FROM_INPUT, dir_arg);
         goto done;
     }
     if (json) {
@@ -934,7 +916,7 @@ static int net_show(int argc, char **argv) {
             if (l > wl) wl = l;
             if (h > wi) wi = h;
         }
-        printf("network %s: %zu model%s\n", pos[0], n, n == 1 ? "" : "s");
+        printf("network %s: %zu model%s\n", dir_arg, n, n == 1 ? "" : "s");
         printf("%4s  %-*s %3s  %-9s %-*s %-*s %-*s %8s  %-12s  %s\n", "#", wn, "model", "ver", "edge", wp, "parents", wl,
                "labels", wi, "inherited", "test acc", "checkpoint", "changed by");
         for (size_t i = 0; i < n; i++) {

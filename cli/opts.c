@@ -300,3 +300,18 @@ int cli_get_choice(const cli_cmd *c, const cli_opt *o, const char *const *choice
 }
 
 bool cli_get_flag(const cli_opt *o) { return o->value && strcmp(o->value, "on") == 0; }
+
+int cli_parse_one(cli_cmd *c, int argc, char **argv, const char *what, const char **arg) {
+    const char *pos[1] = {NULL};
+    int npos = 0;
+    *arg = NULL;
+    int rc = cli_parse(c, argc, argv, pos, &npos);
+    if (rc) return rc;
+    if (npos != 1) {
+        fprintf(stderr, "unlearn %s: error: missing the %s\n", c->name, what);
+        fprintf(stderr, "hint: see 'unlearn %s --help'\n", c->name);
+        return CLI_EXIT_USAGE;
+    }
+    *arg = pos[0];
+    return CLI_PARSE_OK;
+}

@@ -48,6 +48,9 @@ typedef struct cli_cmd {
  * arguments go to pos[0..*npos) (pos must hold max_pos entries). Returns CLI_PARSE_OK,
  * CLI_PARSE_HELP, or CLI_EXIT_USAGE after printing an error. */
 int cli_parse(cli_cmd *c, int argc, char **argv, const char **pos, int *npos);
+/* cli_parse for a command taking exactly one positional argument: *arg gets it. Without it,
+ * prints "missing the <what>" and a hint naming the command's --help and returns CLI_EXIT_USAGE. */
+int cli_parse_one(cli_cmd *c, int argc, char **argv, const char *what, const char **arg);
 /* Print the command's help: usage, summary, every option with its default, epilog. */
 void cli_help(const cli_cmd *c, FILE *f);
 /* Find an option by long name; NULL if absent. */
