@@ -9,30 +9,34 @@
 
 #include <math.h>
 
+/* Channel c of every sample: xhat = (x - mu) * is, y = gamma * xhat + beta (ReLU if fused). */
+static void bn_normalize(ul_layer *l, const float *x, size_t n, int c, float mu, float is, float g, float b) {
+    const size_t hw = (size_t)l->in_h * l->in_w;
+    for (size_t i = 0; i < n; i++) {
+        const size_t off = i * l->in_n + (size_t)c * hw;
+        const float *src = x + off;
+        float *xh = l->xhat + off, *dst = l->out + off;
+        for (size_t j = 0; j < hw; j++) {
+            const float t = (src[j] - mu) * is;
+            const float o = t * g + b;
+            xh[j] = t;
+            dst[j] = (l->relu && !(o > 0.0f)) ? 0.0f : o;
+        }
+    }
+}
+
 void ul_bn_forward(ul_model *m, ul_layer *l, const float *x, size_t n, bool train) {
     const int C = l->in_c;
     const size_t hw = (size_t)l->in_h * l->in_w;
     const float *gamma = ul_tp(m, l->t_w), *beta = ul_tp(m, l->t_b);
     float *rm = ul_tp(m, l->t_rm), *rv = ul_tp(m, l->t_rv);
-    float *y = l->out;
     l->in = x;
     if (!train) {
 #pragma omp parallel for schedule(static) if (n * l->in_n >= UL_PAR_MIN)
         for (int c = 0; c < C; c++) {
             const float is = (float)(1.0 / sqrt((double)rv[c] + l->eps));
-            const float mu = rm[c];
             l->invstd[c] = is;
-            for (size_t i = 0; i < n; i++) {
-                const float *src = x + i * l->in_n + (size_t)c * hw;
-                float *xh = l->xhat + i * l->in_n + (size_t)c * hw;
-                float *dst = y + i * l->in_n + (size_t)c * hw;
-                for (size_t j = 0; j < hw; j++) {
-                    float t = (src[j] - mu) * is;
-                    float v = t * gamma[c] + beta[c];
-                    xh[j] = t;
-                    dst[j] = (l->relu && !(v > 0.0f)) ? 0.0f : v;
-                }
-            }
+            bn_normalize(l, x, n, c, rm[c], is, gamma[c], beta[c]);
         }
         return;
     }
@@ -55,19 +59,8 @@ void ul_bn_forward(ul_model *m, ul_layer *l, const float *x, size_t n, bool trai
         }
         const double var = v / M;
         const float is = (float)(1.0 / sqrt(var + l->eps));
-        const float fm = (float)mean;
         l->invstd[c] = is;
-        for (size_t i = 0; i < n; i++) {
-            const float *src = x + i * l->in_n + (size_t)c * hw;
-            float *xh = l->xhat + i * l->in_n + (size_t)c * hw;
-            float *dst = y + i * l->in_n + (size_t)c * hw;
-            for (size_t j = 0; j < hw; j++) {
-                float t = (src[j] - fm) * is;
-                float o = t * gamma[c] + beta[c];
-                xh[j] = t;
-                dst[j] = (l->relu && !(o > 0.0f)) ? 0.0f : o;
-            }
-        }
+        bn_normalize(l, x, n, c, (float)mean, is, gamma[c], beta[c]);
         const double unbiased = M > 1.0 ? v / (M - 1.0) : var;
         rm[c] = (float)((1.0 - l->momentum) * rm[c] + l->momentum * mean);
         rv[c] = (float)((1.0 - l->momentum) * rv[c] + l->momentum * unbiased);
