@@ -2,7 +2,8 @@
  * network (FIUn + MFIM, include/unlearn/forget.h). Prints the per-model table (forget and
  * retained accuracy before and after, time per model, parallel makespan and sum) and writes the
  * results JSON (the deletion receipt plus the configuration) with -o.
- * Sample-level requests and the network baselines are not here yet.
+ * Label-level (--labels) and sample-level (--samples FILE) requests; --method picks FIUn or a
+ * network baseline.
  */
 #include <cjson/cJSON.h>
 #include <stdio.h>
@@ -16,7 +17,7 @@
 #include "common.h"
 #include "opts.h"
 
-enum { O_LABELS, O_METHOD, O_ALPHA, O_LAMBDA, O_MFIM_C, O_SCOPE, O_ESTIMATOR, O_LOCAL, O_THREADS, O_DRY, O_OUTPUT, O_QUIET, O_COUNT };
+enum { O_LABELS, O_SAMPLES, O_METHOD, O_ALPHA, O_LAMBDA, O_EXPONENT, O_MFIM_C, O_SCOPE, O_ESTIMATOR, O_LOCAL, O_THREADS, O_DRY, O_OUTPUT, O_QUIET, O_COUNT };
 
 static void print_acc(double a) {
     if (a < 0) printf("%8s", "-");
@@ -27,17 +28,22 @@ int cmd_forget(int argc, char **argv) {
     char d_alpha[32];
     snprintf(d_alpha, sizeof d_alpha, "%g", UL_FIUN_DEFAULT_ALPHA);
     cli_opt opts[O_COUNT] = {
-        [O_LABELS] = {"labels", 0, "SET", NULL, "labels to forget, e.g. 3 or 3,5 or 0-2", true},
-        [O_METHOD] = {"method", 0, "NAME", "fiun", "fiun; retrain (re-derive every affected model without the labels: the exact answer); sequential (FIUn on the roots, re-derive the descendants); ssd-local (each model dampened with its own forget Fisher); finetune (each model trained 1 epoch on its data without the labels)"},
+        [O_LABELS] = {"labels", 0, "SET", NULL, "labels to forget, e.g. 3 or 3,5 or 0-2 (or --samples)"},
+        [O_SAMPLES] = {"samples", 0, "FILE", NULL,
+                       "forget these training samples instead: a file of sample ids (indices into the training "
+                       "split; whitespace/comma separated, '#' comments)"},
+        [O_METHOD] = {"method", 0, "NAME", "fiun", "fiun; retrain (re-derive every affected model without the labels: the exact answer); sequential (FIUn on the roots, re-derive the descendants); ssd-local (each model dampened with its own forget Fisher); finetune (each model trained 1 epoch on its data without the labels); ga-transfer (the reference code's gradient ascent at the roots, transferred to the descendants)"},
         [O_ALPHA] = {"alpha", 0, "A", d_alpha, "FIUn selection: dampen k when I_f[k] > A * I_D[k]"},
         [O_LAMBDA] = {"lambda", 0, "L", "1", "FIUn dampening constant: factor min(L * I_D / I_f, 1)"},
+        [O_EXPONENT] = {"exponent", 0, "E", "1", "FIUn dampening exponent: factor min((L * I_D / I_f)^E, 1)"},
         [O_MFIM_C] = {"mfim-c", 0, "C", "5", "MFIM divisor base: max of K root Fishers / C^(K-1)"},
         [O_SCOPE] = {"scope", 0, "last|all", "last", "Fisher scope: the final linear layer or every parameter"},
         [O_ESTIMATOR] = {"estimator", 0, "sample|batch", "sample",
                          "Fisher estimator: per-sample, or the reference code's batch means (batch 32, first 32)"},
-        [O_LOCAL] = {"local-fisher", 0, NULL, "off",
-                     "a model that trained on the forget labels itself also merges (MFIM) the forget Fisher "
-                     "of its own forget samples (fiun.md Q3 option)"},
+        [O_LOCAL] = {"local-fisher", 0, "off|merge|only", "off",
+                     "a model below the roots that trained on forget data itself: ignore the forget Fisher of "
+                     "its own forget samples (off, the reference code), merge it with the roots' (merge), or use "
+                     "it instead of theirs (only)"},
         [O_THREADS] = {"threads", 0, "N", "0", "models processed at once (0 = all cores)"},
         [O_DRY] = {"dry-run", 0, NULL, "off", "compute and report, change nothing"},
         [O_OUTPUT] = {"output", 'o', "FILE", NULL, "write the results JSON (receipt and configuration) here"},
@@ -45,7 +51,7 @@ int cmd_forget(int argc, char **argv) {
     };
     cli_cmd c = {
         .name = "forget",
-        .usage = "unlearn forget DIR --labels SET [options]",
+        .usage = "unlearn forget DIR (--labels SET | --samples FILE) [options]",
         .summary = "Remove what the models of the network at DIR learned from the given labels: find the "
                    "models that first learned them from their own data (the roots) and every model derived "
                    "from those, take the forget Fisher at the roots before any change, and dampen every "
@@ -62,13 +68,16 @@ int cmd_forget(int argc, char **argv) {
     if (rc) return rc;
     ul_forget_params p = ul_forget_defaults();
     long threads;
-    int scope, est;
-    static const char *const scopes[] = {"last", "all"}, *const ests[] = {"sample", "batch"};
+    int scope, est, local;
+    static const char *const scopes[] = {"last", "all"}, *const ests[] = {"sample", "batch"},
+                             *const locals[] = {"off", "merge", "only"};
     if ((rc = cli_get_double(&c, &opts[O_ALPHA], 0.0, 1e12, true, &p.alpha)) ||
         (rc = cli_get_double(&c, &opts[O_LAMBDA], 0.0, 1e12, true, &p.lambda)) ||
+        (rc = cli_get_double(&c, &opts[O_EXPONENT], 0.0, 64.0, true, &p.exponent)) ||
         (rc = cli_get_double(&c, &opts[O_MFIM_C], 1.0, 1e12, false, &p.mfim_c)) ||
         (rc = cli_get_choice(&c, &opts[O_SCOPE], scopes, 2, &scope)) ||
         (rc = cli_get_choice(&c, &opts[O_ESTIMATOR], ests, 2, &est)) ||
+        (rc = cli_get_choice(&c, &opts[O_LOCAL], locals, 3, &local)) ||
         (rc = cli_get_long(&c, &opts[O_THREADS], 0, 4096, &threads)))
         return rc;
     ul_status st = ul_forget_method_parse(opts[O_METHOD].value, &p.method);
@@ -77,22 +86,31 @@ int cmd_forget(int argc, char **argv) {
     p.fisher.scope = scope ? UL_FISHER_ALL : UL_FISHER_LAST;
     p.threads = (int)threads;
     p.dry_run = cli_get_flag(&opts[O_DRY]);
-    p.local_fisher = cli_get_flag(&opts[O_LOCAL]);
+    p.local_fisher = (ul_local_fisher)local;
     const bool quiet = cli_get_flag(&opts[O_QUIET]);
     const char *output = opts[O_OUTPUT].given ? opts[O_OUTPUT].value : NULL;
     if (output && (rc = cli_check_output_path(c.name, "-o/--output", output))) return rc;
-    int32_t *labels = NULL;
-    size_t nl = 0;
-    if ((st = ul_parse_label_set(opts[O_LABELS].value, 65536, &labels, &nl)) != UL_OK)
+    int32_t *labels = NULL, *ids = NULL;
+    size_t nl = 0, nids = 0;
+    if (opts[O_LABELS].given == opts[O_SAMPLES].given) {
+        cli_err(c.name, "give --labels SET or --samples FILE (exactly one of the two)");
+        return CLI_EXIT_USAGE;
+    }
+    if (opts[O_LABELS].given && (st = ul_parse_label_set(opts[O_LABELS].value, 65536, &labels, &nl)) != UL_OK)
         return cli_fail(c.name, st, CLI_FROM_OPTION, "--labels");
+    if (opts[O_SAMPLES].given && (st = ul_read_ids(opts[O_SAMPLES].value, INT32_MAX, &ids, &nids)) != UL_OK)
+        return cli_fail(c.name, st, CLI_FROM_INPUT, opts[O_SAMPLES].value);
     p.labels = labels;
     p.nlabels = nl;
+    p.samples = ids;
+    p.nsamples = nids;
     ul_log_set(quiet ? UL_LOG_ERROR : UL_LOG_WARN, NULL, NULL);
     ul_set_threads(0);
 
     ul_forget_result r;
     st = ul_forget(dir, &p, &r);
     free(labels);
+    free(ids);
     if (st != UL_OK) return cli_fail(c.name, st, CLI_FROM_INPUT, dir);
     if (!quiet) {
         printf("%-14s %5s %6s %9s %9s %9s %9s %9s %8s\n", "model", "root", "roots", "forget", "forget'", "retain",

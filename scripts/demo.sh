@@ -55,10 +55,10 @@ echo
 work="$out/net-mixed-forget"
 rm -rf "$work"
 cp -r "$net" "$work"
-echo "== unlearn forget $work --labels 3 --local-fisher --mfim-c 1 (FIUn + MFIM; the built network stays untouched)"
+echo "== unlearn forget $work --labels 3 --local-fisher merge --mfim-c 1 (FIUn + MFIM; the built network stays untouched)"
 # Not the parity defaults (c 5, no local Fisher): on this network those leave descendants at ~80%
 # forget accuracy; docs/fiun.md has the sweep. The default alpha is still to be chosen.
-"$cli" forget "$work" --labels 3 --local-fisher --mfim-c 1 --threads "$threads" -o "$out/forget-3.json"
+"$cli" forget "$work" --labels 3 --local-fisher merge --mfim-c 1 --threads "$threads" -o "$out/forget-3.json"
 "$cli" net check "$work"
 
 echo

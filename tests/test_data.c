@@ -774,6 +774,46 @@ static void test_label_set_good(void **state) {
     expect_set("9", 10, nine, 1);
 }
 
+static void test_ids(void **state) {
+    (void)state;
+    int32_t *ids = NULL;
+    size_t n = 0;
+    const char *good = "# erasure list\n12\n3, 7 7\t12\r\n\n0 # first sample\n99";
+    ULT_OK(ul_parse_ids("ids.txt", good, strlen(good), 100, &ids, &n));
+    const int32_t want[5] = {0, 3, 7, 12, 99};
+    assert_int_equal(n, 5);
+    for (size_t i = 0; i < 5; i++) assert_int_equal(ids[i], want[i]);
+    free(ids);
+    static const char *const bad[] = {"", "# only a comment\n", "1 -2", "+1", "1.5", "0x10", "100", "1e3",
+                                      "12a", "99999999999999999999", "1;2", "3\n4\nfoo"};
+    for (size_t k = 0; k < sizeof bad / sizeof *bad; k++) {
+        ids = (int32_t *)&ids;
+        ul_status st = ul_parse_ids("ids.txt", bad[k], strlen(bad[k]), 100, &ids, &n);
+        if (st != UL_E_ARG) fail_msg("'%s' -> %s, expected a failure", bad[k], ul_status_str(st));
+        assert_null(ids);
+        assert_non_null(strstr(ul_last_error(), "ids.txt"));
+    }
+    /* the error names line and column */
+    assert_int_equal(ul_parse_ids("f", "1\n2\n x", 7, 100, &ids, &n), UL_E_ARG);
+    assert_non_null(strstr(ul_last_error(), "f:3:2"));
+    const char nul[3] = {'1', '\0', '2'};
+    assert_int_equal(ul_parse_ids("f", nul, 3, 100, &ids, &n), UL_E_ARG);
+    /* filtering a view by ids */
+    ul_dataset *d = make_ds(10, 1, 2, 2, 3, NULL);
+    ul_view *all, *kept, *gone;
+    ULT_OK(ul_view_all(d, &all));
+    const int32_t sel[3] = {1, 4, 5};
+    ULT_OK(ul_view_filter_ids(all, sel, 3, true, &kept));
+    ULT_OK(ul_view_filter_ids(all, sel, 3, false, &gone));
+    assert_int_equal(kept->n, 3);
+    assert_int_equal(gone->n, all->n - 3);
+    assert_int_equal(kept->idx[1], 4);
+    ul_view_free(kept);
+    ul_view_free(gone);
+    ul_view_free(all);
+    ul_dataset_free(d);
+}
+
 static void test_label_set_bad(void **state) {
     (void)state;
     static const char *const bad[] = {"", "   ", "7-3", "10", "0-10", "1,,2", "1,", ",1", "a", "1-",
@@ -1457,6 +1497,7 @@ int main(void) {
         cmocka_unit_test(test_batcher_drop_last),
         cmocka_unit_test(test_load_fashion_mnist),
         cmocka_unit_test(test_load_dir),
+        cmocka_unit_test(test_ids),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -3,7 +3,8 @@
  * (the per-scenario acceptance on Fashion-MNIST is measured by the FIUn issue's sweep); the forget Fisher is taken at the roots
  * before they change (a descendant dampened by hand from the roots' original Fishers matches);
  * one and two threads give identical checkpoints; a dry run changes nothing; a committed
- * request adds versions, a receipt, and leaves `net check` clean; bad requests are refused.
+ * request adds versions, a receipt, and leaves `net check` clean; the local-Fisher modes, the
+ * dampening exponent, the ga-transfer baseline and sample-level requests; bad requests are refused.
  */
 #include "ul_test.h"
 #include "unlearn/fisher.h"
@@ -236,7 +237,7 @@ static void test_local_fisher(void **s) {
     ul_forget_params p = params(lab, 1);
     ul_forget_result r0, r1;
     ULT_OK(ul_forget(g_net, &p, &r0));
-    p.local_fisher = true;
+    p.local_fisher = UL_LOCAL_MERGE;
     ULT_OK(ul_forget(g_net, &p, &r1));
     ul_net *net;
     ULT_OK(ul_net_open(g_net, true, &net));
@@ -327,6 +328,163 @@ static void test_local_baselines(void **s) {
     ul_forget_result_free(&ft);
 }
 
+/* --local-fisher only: a model with forget data of its own is dampened with its own forget Fisher
+ * alone (exactly what ssd-local does to it); one without is dampened with the roots' (exactly FIUn). */
+static void test_local_only(void **s) {
+    (void)s;
+    const int32_t lab[1] = {3};
+    ul_forget_params p = params(lab, 1);
+    ul_forget_result off, only, ssd;
+    ULT_OK(ul_forget(g_net, &p, &off));
+    p.local_fisher = UL_LOCAL_ONLY;
+    ULT_OK(ul_forget(g_net, &p, &only));
+    p.local_fisher = UL_LOCAL_OFF;
+    p.method = UL_FORGET_SSD_LOCAL;
+    ULT_OK(ul_forget(g_net, &p, &ssd));
+    int locals = 0;
+    for (size_t i = 0; i < only.n; i++) {
+        locals += only.nodes[i].local;
+        assert_string_equal(only.nodes[i].after, only.nodes[i].local ? ssd.nodes[i].after : off.nodes[i].after);
+    }
+    assert_true(locals > 0);
+    ul_forget_result_free(&off);
+    ul_forget_result_free(&only);
+    ul_forget_result_free(&ssd);
+}
+
+/* The exponent sharpens the dampening: e = 2 changes the same parameters as e = 1 (selection does
+ * not depend on it) and forgets at least as much on average. */
+static void test_exponent(void **s) {
+    (void)s;
+    const int32_t lab[1] = {3};
+    ul_forget_params p = params(lab, 1);
+    ul_forget_result e1, e2;
+    ULT_OK(ul_forget(g_net, &p, &e1));
+    p.exponent = 2.0;
+    ULT_OK(ul_forget(g_net, &p, &e2));
+    double f1 = 0.0, f2 = 0.0;
+    for (size_t i = 0; i < e1.n; i++) {
+        assert_int_equal(e1.nodes[i].selected, e2.nodes[i].selected);
+        assert_string_not_equal(e1.nodes[i].after, e2.nodes[i].after);
+        f1 += e1.nodes[i].forget_acc_after;
+        f2 += e2.nodes[i].forget_acc_after;
+    }
+    if (!(f2 <= f1)) fail_msg("exponent 2 forgot less: %.1f vs %.1f (summed)", f2, f1);
+    p.exponent = 0.0;
+    ULT_FAILS(ul_forget(g_net, &p, &e1), UL_E_ARG);
+    ul_forget_result_free(&e2);
+}
+
+/* ga-transfer: every root ascends until its forget accuracy (on its own forget samples) is below
+ * 20 %, which shows on the test split too; every affected model changes; deterministic and the
+ * same for one and two threads. */
+static void test_ga_transfer(void **s) {
+    (void)s;
+    const int32_t lab[1] = {3};
+    ul_forget_params p = params(lab, 1);
+    p.method = UL_FORGET_GA_TRANSFER;
+    ul_forget_result a, b;
+    p.threads = 1;
+    ULT_OK(ul_forget(g_net, &p, &a));
+    p.threads = 2;
+    ULT_OK(ul_forget(g_net, &p, &b));
+    int roots = 0;
+    for (size_t i = 0; i < a.n; i++) {
+        assert_string_equal(a.nodes[i].after, b.nodes[i].after);
+        assert_string_not_equal(a.nodes[i].after, a.nodes[i].before);
+        if (a.nodes[i].root) {
+            roots++;
+            if (!(a.nodes[i].forget_acc_after < 40.0))
+                fail_msg("ga-transfer: root %s keeps %.1f%% on the label", a.nodes[i].name, a.nodes[i].forget_acc_after);
+        }
+    }
+    assert_true(roots > 0);
+    ul_forget_result_free(&a);
+    ul_forget_result_free(&b);
+}
+
+/* Sample-level requests: the roots are the earliest models whose own data holds a requested
+ * sample; FIUn and retrain run; the receipt names the id list by hash and a committed request
+ * leaves `net check` clean (the id list is stored and referenced). */
+static void test_samples(void **s) {
+    (void)s;
+    ul_net *net;
+    ULT_OK(ul_net_open(g_net, true, &net));
+    ul_dataset *train;
+    ULT_OK(ul_dataset_load(g_data, "train", &train));
+    ul_node *all;
+    size_t cnt;
+    ULT_OK(ul_net_list(net, &all, &cnt));
+    /* 40 samples of the LAST model's own data that no ancestor trained on, if any, else of the first */
+    ul_view *own;
+    ULT_OK(ul_selector_resolve(&all[0].own, train, &own));
+    int32_t ids[40];
+    size_t nids = 0;
+    for (size_t i = 0; i < own->n && nids < 40; i += 7) ids[nids++] = own->idx[i];
+    ul_view_free(own);
+    ul_forget_params p = ul_forget_defaults();
+    p.samples = ids;
+    p.nsamples = nids;
+    p.dry_run = true;
+    ul_forget_result r;
+    ULT_OK(ul_forget(g_net, &p, &r));
+    assert_true(r.n >= 1);
+    assert_string_equal(r.nodes[0].name, all[0].name);
+    assert_true(r.nodes[0].root);
+    assert_true(r.nodes[0].forget_acc_before >= 0.0);
+    assert_int_equal(r.nodes[0].forget_test_n, nids);
+    cJSON *j = cJSON_Parse(r.receipt);
+    const cJSON *js = cJSON_GetObjectItem(cJSON_GetObjectItem(j, "request"), "samples");
+    assert_non_null(js);
+    assert_int_equal((int)cJSON_GetObjectItem(js, "count")->valuedouble, (int)nids);
+    assert_int_equal(strlen(cJSON_GetObjectItem(js, "ids")->valuestring), 64);
+    cJSON_Delete(j);
+    ul_forget_result_free(&r);
+    /* retrain without those samples: every affected model changes */
+    p.method = UL_FORGET_RETRAIN;
+    ULT_OK(ul_forget(g_net, &p, &r));
+    for (size_t i = 0; i < r.n; i++) assert_string_not_equal(r.nodes[i].after, r.nodes[i].before);
+    ul_forget_result_free(&r);
+    /* committed on a copy: net check clean */
+    char cmd[2048], copy[700];
+    snprintf(copy, sizeof copy, "%s/net-samples", g_dir);
+    snprintf(cmd, sizeof cmd, "rm -rf '%s' && cp -r '%s' '%s'", copy, g_net, copy);
+    assert_int_equal(system(cmd), 0);
+    p.method = UL_FORGET_FIUN;
+    p.dry_run = false;
+    ULT_OK(ul_forget(copy, &p, &r));
+    ul_net *cn;
+    ULT_OK(ul_net_open(copy, true, &cn));
+    char *report = NULL;
+    size_t problems = 99;
+    ULT_OK(ul_net_check(cn, &report, &problems));
+    if (problems) fail_msg("net check after a sample request: %s", report);
+    free(report);
+    ul_net_close(cn);
+    ul_forget_result_free(&r);
+    /* bad sample requests */
+    int32_t far[1] = {1 << 30};
+    p.samples = far;
+    p.nsamples = 1;
+    p.dry_run = true;
+    ULT_FAILS(ul_forget(g_net, &p, &r), UL_E_ARG);
+    const int32_t lab[1] = {3};
+    p.samples = ids;
+    p.nsamples = nids;
+    p.labels = lab;
+    p.nlabels = 1;
+    ULT_FAILS(ul_forget(g_net, &p, &r), UL_E_ARG);
+    int32_t unsorted[2] = {ids[1], ids[0]};
+    p.labels = NULL;
+    p.nlabels = 0;
+    p.samples = unsorted;
+    p.nsamples = 2;
+    ULT_FAILS(ul_forget(g_net, &p, &r), UL_E_ARG);
+    free(all);
+    ul_dataset_free(train);
+    ul_net_close(net);
+}
+
 static void test_bad_requests(void **s) {
     (void)s;
     ul_forget_result r;
@@ -350,7 +508,9 @@ int main(void) {
         cmocka_unit_test(test_forgets_and_retains), cmocka_unit_test(test_fisher_before_change),
         cmocka_unit_test(test_threads_identical),   cmocka_unit_test(test_commit),
         cmocka_unit_test(test_local_fisher),        cmocka_unit_test(test_retrain_and_sequential),
-        cmocka_unit_test(test_local_baselines),
+        cmocka_unit_test(test_local_baselines),     cmocka_unit_test(test_local_only),
+        cmocka_unit_test(test_exponent),            cmocka_unit_test(test_ga_transfer),
+        cmocka_unit_test(test_samples),
         cmocka_unit_test(test_bad_requests),
     };
     return cmocka_run_group_tests(tests, setup, NULL);

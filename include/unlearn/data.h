@@ -104,6 +104,16 @@ void ul_view_label_counts(const ul_view *v, size_t *counts, int classes);
  * free()). Labels must lie in [0, max_classes). */
 ul_status ul_parse_label_set(const char *s, int max_classes, int32_t **labels, size_t *n);
 
+/* Sample ids (indices into a split of `limit` samples) written as decimal integers separated by
+ * whitespace, newlines or commas, '#' comments to the end of a line. Sorted and unique on return
+ * (caller frees with free()). Errors name `name` (the file), line and column. ul_read_ids reads a
+ * file (at most 1 GiB). */
+ul_status ul_parse_ids(const char *name, const char *text, size_t len, size_t limit, int32_t **ids, size_t *n);
+ul_status ul_read_ids(const char *path, size_t limit, int32_t **ids, size_t *n);
+/* Samples of `src` whose dataset index is (keep=true) / is not (keep=false) in the sorted
+ * ids[0..nids), in `src`'s order. */
+ul_status ul_view_filter_ids(const ul_view *src, const int32_t *ids, size_t nids, bool keep, ul_view **out);
+
 /* ---- normalisation and augmentation ------------------------------------------------ */
 
 typedef struct ul_transform {

@@ -30,22 +30,38 @@ typedef enum ul_forget_method {
     UL_FORGET_SSD_LOCAL = 3,  /* per-model SSD with each model's own forget Fisher (models without
                                  forget samples of their own are left as they are) */
     UL_FORGET_FINETUNE = 4,   /* per-model fine-tuning on its own data minus the forget labels */
+    UL_FORGET_GA_TRANSFER = 5,/* the reference code's parallel gradient-ascent transfer: gradient
+                                 ascent at each root until its forget accuracy is below 20 %, then
+                                 theta += 2 (G1 - G2) on every descendant in one shot */
     UL_FORGET_METHOD_COUNT
 } ul_forget_method;
 
 const char *ul_forget_method_name(ul_forget_method m);
 ul_status ul_forget_method_parse(const char *s, ul_forget_method *out);
 
+typedef enum ul_local_fisher {
+    UL_LOCAL_OFF = 0,         /* ignore it: MFIM over the roots only (the reference code) */
+    UL_LOCAL_MERGE = 1,       /* merge it with the roots' Fishers (MFIM over R(m) and itself) */
+    UL_LOCAL_ONLY = 2,        /* use it instead of the roots' Fishers */
+    UL_LOCAL_COUNT
+} ul_local_fisher;
+const char *ul_local_fisher_name(ul_local_fisher l);
+
 typedef struct ul_forget_params {
     ul_forget_method method;
-    const int32_t *labels;    /* forget labels */
+    const int32_t *labels;    /* forget labels (a label-level request) ... */
     size_t nlabels;
+    const int32_t *samples;   /* ... or sample ids: sorted, unique indices into the training split of
+                                 the network's dataset (a sample-level request); exactly one of the
+                                 two is non-empty */
+    size_t nsamples;
     double alpha;             /* selection weighting (see docs/fiun.md for the default) */
     double lambda;            /* dampening constant (1) */
+    double exponent;          /* dampening exponent e: factor min((lambda*I_D/I_f)^e, 1) (1) */
     double mfim_c;            /* MFIM divisor base c (5) */
     ul_fisher_params fisher;  /* estimator and scope, used for I_f and I_D alike */
-    bool local_fisher;        /* fiun.md §7 Q3 option: a model that trained on forget labels itself
-                                 also merges (MFIM) the forget Fisher of its own forget samples */
+    ul_local_fisher local_fisher; /* fiun.md §7 Q3: what a non-root model that trained on forget data
+                                     itself does with the forget Fisher of its own forget samples */
     int finetune_epochs;      /* finetune: epochs (1) at the recipe's optimizer with lr 0.01 */
     int threads;              /* nodes processed concurrently (0 = all cores) */
     bool dry_run;             /* compute and report, write nothing */
@@ -59,10 +75,12 @@ typedef struct ul_forget_node {
     char name[UL_NET_NAME_MAX];
     bool root;
     int nroots;               /* |R(m)|: roots merged by MFIM for this model */
-    bool local;               /* its own forget Fisher was merged too (local_fisher) */
+    bool local;               /* its own forget Fisher was used (local_fisher merge or only) */
     char before[65], after[65];  /* checkpoint hashes */
     int64_t new_version;      /* version id written (0 on dry runs) */
-    double forget_acc_before, forget_acc_after;   /* on the test split, forget labels it knows; -1 if none */
+    double forget_acc_before, forget_acc_after;   /* label request: on the test split, forget labels it
+                                                     knows (-1 if none); sample request: on the
+                                                     forget samples themselves */
     double retain_acc_before, retain_acc_after;   /* on the labels it knows minus the forget labels; -1 if none */
     size_t forget_test_n, retain_test_n;
     size_t selected;          /* parameters dampened */
@@ -84,7 +102,10 @@ typedef struct ul_forget_result {
 
 void ul_forget_result_free(ul_forget_result *r);
 
-/* Run a request on the network at `dir`. */
+/* Run a request on the network at `dir`. Roots of a sample request: for each sample, the earliest
+ * models whose own data holds it (none of their ancestors' does); I_f at a root is taken on the
+ * request's samples in its own data. The receipt names the id list by the hash of its canonical
+ * text (one id per line), stored in the network as objects/<hex>.ids. */
 ul_status ul_forget(const char *dir, const ul_forget_params *p, ul_forget_result *out);
 
 /* The full-data Fisher cache of a model: a safetensors object with one F32 tensor "fisher" of P

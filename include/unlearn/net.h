@@ -215,9 +215,11 @@ ul_status ul_net_check(ul_net *n, char **report, size_t *problems);
  * sample, filtered by the label set, then (nshards > 0) part `shard` of a permutation of the
  * filtered positions drawn with ul_rng_seed(shard_seed) + ul_rng_shuffle_i32, cut into nshards
  * contiguous parts (part k = positions [n*k/N, n*(k+1)/N)), kept in dataset order. `exclude` is
- * NOT applied here (the id list lives in a network's store): exclusions are applied by
- * network-level code that owns the store. */
+ * NOT applied here (the id list lives in a network's store): ul_net_own_view applies it. */
 ul_status ul_selector_resolve(const ul_data_selector *sel, ul_dataset *d, ul_view **out);
+/* The selector's view with its `exclude` list (objects/<hex>.ids, the ul_parse_ids text format)
+ * removed: what a model of network `n` actually trains on. */
+ul_status ul_net_own_view(ul_net *n, const ul_data_selector *sel, ul_dataset *d, ul_view **out);
 /* Canonical JSON of a selector (malloc'd; NULL when out of memory) and back:
  * {"data":..,"split":..,"labels":..,"shard":k,"nshards":N,"shard_seed":S,"exclude":..}, compact,
  * in that key order; seeds above 2^53 are written as decimal strings. from_json is strict

@@ -366,7 +366,7 @@ static ul_status build_node(build_ctx *c, int i, int *built) {
     /* what this build makes: selector, labels, training config, recipe */
     size_t filtered = 0;
     if ((st = node_selector(c, sn, &node->own, &filtered)) != UL_OK) goto done;
-    if ((st = ul_selector_resolve(&node->own, c->train, &own)) != UL_OK) {
+    if ((st = ul_net_own_view(c->net, &node->own, c->train, &own)) != UL_OK) {
         st = ul_fail_ctx(st, "model '%s': resolving its own data", sn->name);
         goto done;
     }

@@ -3,8 +3,9 @@
  * before any change, per-model MFIM over R(m) = {roots that are m or its ancestors}, SSD
  * dampening of every model independently (OpenMP over models; each model's work is
  * single-threaded and identical for any thread count), new versions written to the store and
- * committed with a deletion receipt in one transaction. Label-level requests only; the
- * network baselines (retrain, sequential, ...) live beside this file, not in it.
+ * committed with a deletion receipt in one transaction. Label-level and sample-level requests;
+ * the re-deriving baselines (retrain, sequential, finetune) live in rederive.c and the
+ * gradient-ascent transfer in gatransfer.c.
  */
 #include "unlearn/forget.h"
 
@@ -15,11 +16,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "unlearn/rng.h"
 #include "unlearn/train.h"
 #include "net/rederive.h"
 
 static const char *const method_names[UL_FORGET_METHOD_COUNT] = {"fiun", "retrain", "sequential", "ssd-local",
-                                                                  "finetune"};
+                                                                  "finetune", "ga-transfer"};
+
+const char *ul_local_fisher_name(ul_local_fisher l) {
+    static const char *const names[UL_LOCAL_COUNT] = {"off", "merge", "only"};
+    return l < UL_LOCAL_COUNT ? names[l] : "?";
+}
 
 const char *ul_forget_method_name(ul_forget_method m) { return m < UL_FORGET_METHOD_COUNT ? method_names[m] : "?"; }
 
@@ -29,7 +36,7 @@ ul_status ul_forget_method_parse(const char *s, ul_forget_method *out) {
             *out = (ul_forget_method)i;
             return UL_OK;
         }
-    return ul_fail(UL_E_ARG, "unknown unlearning method '%s' (known: fiun, retrain, sequential, ssd-local, finetune)", s);
+    return ul_fail(UL_E_ARG, "unknown unlearning method '%s' (known: fiun, retrain, sequential, ssd-local, finetune, ga-transfer)", s);
 }
 
 ul_forget_params ul_forget_defaults(void) {
@@ -38,6 +45,7 @@ ul_forget_params ul_forget_defaults(void) {
     p.method = UL_FORGET_FIUN;
     p.alpha = UL_FIUN_DEFAULT_ALPHA;
     p.lambda = 1.0;
+    p.exponent = 1.0;
     p.mfim_c = 5.0;
     p.fisher = ul_fisher_defaults(UL_FISHER_SAMPLE);
     p.finetune_epochs = 1;
@@ -178,20 +186,150 @@ static ul_transform node_transform(const ul_node *nd) {
     return tf;
 }
 
+static int cmp_i32(const void *a, const void *b) {
+    const int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Accuracy of m on the samples of a view whose labels it knows (-1 when none). */
+static double acc_view(ul_model *m, const ul_view *fsv, const int32_t *known, size_t nknown, const ul_transform *tf,
+                       size_t *count) {
+    ul_eval_result r;
+    ul_view *v = NULL;
+    double acc = -1.0;
+    *count = 0;
+    if (nknown && ul_view_filter_labels(fsv, known, nknown, true, &v) == UL_OK && v->n > 0 &&
+        ul_evaluate(m, v, tf, 256, &r) == UL_OK) {
+        acc = 100.0 * (double)r.correct / (double)r.n;
+        *count = r.n;
+        ul_eval_result_free(&r);
+    }
+    ul_view_free(v);
+    return acc;
+}
+
+/* The id list of a sample request as an object (one id per line); on dry runs only its hash. */
+static ul_status put_ids(ul_net *net, const int32_t *ids, size_t n, bool dry, char hex[65]) {
+    char *text = ul_malloc(n ? n : 1, 12);
+    if (!text) return UL_E_NOMEM;
+    size_t len = 0;
+    for (size_t i = 0; i < n; i++) len += (size_t)sprintf(text + len, "%d\n", (int)ids[i]);
+    ul_status st = UL_OK;
+    if (dry) ul_sha256_hex(text, len, hex);
+    else st = ul_net_put_object(net, text, len, "ids", hex);
+    free(text);
+    return st;
+}
+
+/* Roots of a sample request: for each sample, the earliest models whose own data holds it (no
+ * ancestor's own data does). Loads the training split (of the first model's dataset) into *train;
+ * models on another dataset or split are not considered. */
+static ul_status sample_roots(ul_net *net, const int32_t *ids, size_t nids, ul_dataset **train, ul_name_list *roots) {
+    ul_node *all = NULL;
+    size_t cnt = 0;
+    memset(roots, 0, sizeof *roots);
+    ul_status st = ul_net_list(net, &all, &cnt);
+    if (st != UL_OK) return st;
+    if (cnt == 0) {
+        free(all);
+        return ul_fail(UL_E_ARG, "forget: the network has no models");
+    }
+    ul_view **hit = ul_calloc(cnt, sizeof *hit);
+    unsigned char *mark = ul_calloc(cnt, 1);
+    if (!hit || !mark) st = UL_E_NOMEM;
+    if (st == UL_OK) st = ul_dataset_load(all[0].own.data, all[0].own.split, train);
+    for (size_t i = 0; i < nids && st == UL_OK; i++)
+        if ((size_t)ids[i] >= ul_dataset_size(*train))
+            st = ul_fail(UL_E_ARG, "forget: sample id %d is outside the %s split of %s (%zu samples)", (int)ids[i],
+                         all[0].own.split, all[0].own.data, ul_dataset_size(*train));
+    for (size_t i = 0; i < cnt && st == UL_OK; i++) {
+        if (strcmp(all[i].own.data, all[0].own.data) != 0 || strcmp(all[i].own.split, all[0].own.split) != 0) continue;
+        ul_view *own = NULL;
+        if ((st = ul_net_own_view(net, &all[i].own, *train, &own)) == UL_OK)
+            st = ul_view_filter_ids(own, ids, nids, true, &hit[i]);
+        ul_view_free(own);
+        if (st != UL_OK || hit[i]->n == 0) continue;
+        ul_name_list anc = {0};
+        if ((st = ul_net_ancestors(net, all[i].name, &anc)) != UL_OK) break;
+        /* a root when some sample of its own is in no ancestor's own data */
+        for (size_t s = 0; s < hit[i]->n && !mark[i]; s++) {
+            bool above = false;
+            for (size_t a = 0; a < anc.n && !above; a++)
+                for (size_t j = 0; j < i && !above; j++)
+                    if (hit[j] && hit[j]->n && strcmp(all[j].name, anc.names[a]) == 0)
+                        above = bsearch(&hit[i]->idx[s], hit[j]->idx, hit[j]->n, sizeof(int32_t), cmp_i32) != NULL;
+            if (!above) mark[i] = 1;
+        }
+        ul_name_list_free(&anc);
+    }
+    size_t nr = 0;
+    for (size_t i = 0; i < cnt && st == UL_OK; i++) nr += mark[i];
+    if (st == UL_OK && nr && !(roots->names = ul_calloc(nr, sizeof *roots->names))) st = UL_E_NOMEM;
+    for (size_t i = 0; i < cnt && st == UL_OK; i++)
+        if (mark[i]) snprintf(roots->names[roots->n++], UL_NET_NAME_MAX, "%s", all[i].name);
+    if (hit)
+        for (size_t i = 0; i < cnt; i++) ul_view_free(hit[i]);
+    free(hit);
+    free(mark);
+    free(all);
+    if (st != UL_OK) ul_name_list_free(roots);
+    return st;
+}
+
 /* ---- the request ------------------------------------------------------------------------------ */
 
 typedef struct root_fisher {
     char name[UL_NET_NAME_MAX];
-    float *F;
+    float *F;        /* its forget Fisher; ga-transfer: its transfer delta 2 (G1 - G2) */
+    ul_model *ga;    /* ga-transfer: the root after gradient ascent */
+    int ga_steps;
 } root_fisher;
+
+/* Write m as the new version of nd (on dry runs only hash it). */
+static ul_status put_version(ul_net *net, const ul_node *nd, const ul_model *m, ul_forget_method method, bool dry,
+                             char after[65]) {
+    if (dry) {
+        ul_model_hash(m, after);
+        return UL_OK;
+    }
+    char prov[256];
+    snprintf(prov, sizeof prov, "{\"tool\":\"unlearn\",\"method\":\"%s\",\"replaces\":\"%s\"}",
+             ul_forget_method_name(method), nd->ckpt);
+    ul_ckpt_meta meta = {.provenance = prov};
+    return ul_net_put_model(net, m, &meta, after);
+}
+
+/* ga-transfer at one model: a root takes its ascended weights; then every other root of R(m)
+ * adds its transfer delta. */
+static ul_status ga_node(ul_net *net, const ul_node *nd, ul_model *m, const root_fisher *rf, const int *rm, int nr,
+                         size_t P, bool dry, ul_forget_node *o) {
+    float *th = ul_model_params(m);
+    for (int j = 0; j < nr; j++)
+        if (strcmp(rf[rm[j]].name, nd->name) == 0) {
+            ul_status st = ul_model_copy_params(m, rf[rm[j]].ga);
+            if (st != UL_OK) return st;
+        }
+    for (int j = 0; j < nr; j++) {
+        const root_fisher *r = &rf[rm[j]];
+        if (strcmp(r->name, nd->name) == 0) continue;
+        for (size_t k = 0; k < P; k++) th[k] += r->F[k];
+    }
+    for (size_t k = 0; k < P; k++)
+        if (!isfinite(th[k])) return ul_fail(UL_E_NUMERIC, "ga-transfer: parameter %zu became non-finite", k);
+    o->selected = P;
+    return put_version(net, nd, m, UL_FORGET_GA_TRANSFER, dry, o->after);
+}
 
 ul_status ul_forget(const char *dir, const ul_forget_params *p, ul_forget_result *out) {
     memset(out, 0, sizeof *out);
     if (p->method >= UL_FORGET_METHOD_COUNT) return ul_fail(UL_E_ARG, "forget: unknown method");
-    if (p->nlabels == 0) return ul_fail(UL_E_ARG, "forget: no labels to forget");
-    if (!(p->alpha > 0) || !(p->lambda > 0) || !(p->mfim_c >= 1))
-        return ul_fail(UL_E_ARG, "forget: alpha (%g) and lambda (%g) must be > 0 and c (%g) >= 1", p->alpha,
-                       p->lambda, p->mfim_c);
+    if ((p->nlabels == 0) == (p->nsamples == 0))
+        return ul_fail(UL_E_ARG, "forget: give the labels or the sample ids to forget (exactly one of the two)");
+    for (size_t i = 1; i < p->nsamples; i++)
+        if (p->samples[i] <= p->samples[i - 1]) return ul_fail(UL_E_ARG, "forget: sample ids must be sorted and unique");
+    if (!(p->alpha > 0) || !(p->lambda > 0) || !(p->mfim_c >= 1) || !(p->exponent > 0) || !(p->exponent <= 64))
+        return ul_fail(UL_E_ARG, "forget: alpha (%g) and lambda (%g) must be > 0, c (%g) >= 1, exponent (%g) in (0, 64]",
+                       p->alpha, p->lambda, p->mfim_c, p->exponent);
     const double t_start = ul_now();
     ul_net *net = NULL;
     ul_status st = ul_net_open(dir, p->dry_run, &net);
@@ -200,6 +338,7 @@ ul_status ul_forget(const char *dir, const ul_forget_params *p, ul_forget_result
     ul_node *nodes = NULL;
     root_fisher *rf = NULL;
     ul_dataset *test = NULL, *train = NULL;
+    ul_view *fsv = NULL; /* sample request: the forget samples */
     ul_model **models = NULL;
     ul_forget_node *res = NULL;
     ul_net_txn *txn = NULL;
@@ -207,10 +346,19 @@ ul_status ul_forget(const char *dir, const ul_forget_params *p, ul_forget_result
     size_t P = 0;
     int K = 0;
 
-    if ((st = ul_net_roots(net, p->labels, p->nlabels, &roots)) != UL_OK) goto done;
-    if (roots.n == 0) {
-        st = ul_fail(UL_E_ARG, "forget: no model in '%s' learned any of the requested labels from its own data", dir);
-        goto done;
+    if (p->nsamples) {
+        if ((st = sample_roots(net, p->samples, p->nsamples, &train, &roots)) != UL_OK) goto done;
+        if (roots.n == 0) {
+            st = ul_fail(UL_E_ARG, "forget: no model in '%s' trained on any of the %zu requested samples", dir,
+                         p->nsamples);
+            goto done;
+        }
+    } else {
+        if ((st = ul_net_roots(net, p->labels, p->nlabels, &roots)) != UL_OK) goto done;
+        if (roots.n == 0) {
+            st = ul_fail(UL_E_ARG, "forget: no model in '%s' learned any of the requested labels from its own data", dir);
+            goto done;
+        }
     }
     if ((st = ul_net_closure(net, &roots, &closure)) != UL_OK) goto done;
     nodes = ul_calloc(closure.n, sizeof *nodes);
@@ -239,29 +387,39 @@ ul_status ul_forget(const char *dir, const ul_forget_params *p, ul_forget_result
                          nodes[i].own.data, nodes[0].own.data);
             goto done;
         }
-    if ((st = ul_dataset_load(nodes[0].own.data, nodes[0].own.split, &train)) != UL_OK) goto done;
+    if (!train && (st = ul_dataset_load(nodes[0].own.data, nodes[0].own.split, &train)) != UL_OK) goto done;
     (void)ul_dataset_hash(train);
+    if (p->nsamples && (st = ul_view_from_indices(train, p->samples, p->nsamples, &fsv)) != UL_OK) goto done;
 
     /* 1. forget Fishers at the roots, on their original weights (before any change) */
     double t0 = ul_now();
-    const bool roots_fisher = p->method == UL_FORGET_FIUN || p->method == UL_FORGET_SEQUENTIAL;
+    const bool ga = p->method == UL_FORGET_GA_TRANSFER;
+    const bool roots_fisher = p->method == UL_FORGET_FIUN || p->method == UL_FORGET_SEQUENTIAL || ga;
     for (size_t r = 0; r < roots.n && roots_fisher; r++) {
         ul_node rn;
         ul_model *m = NULL;
         ul_view *own = NULL, *fv = NULL;
         snprintf(rf[r].name, sizeof rf[r].name, "%s", roots.names[r]);
         if ((st = ul_net_get(net, roots.names[r], &rn)) == UL_OK && (st = ul_net_load_model(net, &rn, &m)) == UL_OK &&
-            (st = ul_selector_resolve(&rn.own, train, &own)) == UL_OK &&
-            (st = ul_view_filter_labels(own, p->labels, p->nlabels, true, &fv)) == UL_OK) {
+            (st = ul_net_own_view(net, &rn.own, train, &own)) == UL_OK &&
+            (st = ul_forget_view(p, own, true, &fv)) == UL_OK) {
             P = ul_model_num_params(m);
             if (fv->n == 0) {
-                st = ul_fail(UL_E_INTERNAL, "forget: root '%s' has no samples of the forget labels", rn.name);
+                st = ul_fail(UL_E_INTERNAL, "forget: root '%s' has none of the request's data in its own", rn.name);
             } else if (!(rf[r].F = ul_malloc(P, sizeof(float)))) {
                 st = UL_E_NOMEM;
             } else {
                 ul_transform tf = node_transform(&rn);
-                st = ul_fisher(m, fv, &tf, &p->fisher, rf[r].F);
-                if (st != UL_OK) ul_fail_ctx(st, "forget Fisher of root '%s'", rn.name);
+                if (ga) {
+                    ul_ga_params gp = ul_ga_defaults();
+                    double acc;
+                    st = ul_net_ga_root(m, own, fv, &tf, 0, &gp, rf[r].F, &rf[r].ga_steps, &acc);
+                    if (st == UL_OK) rf[r].ga = m, m = NULL;
+                    else ul_fail_ctx(st, "gradient ascent at root '%s'", rn.name);
+                } else {
+                    st = ul_fisher(m, fv, &tf, &p->fisher, rf[r].F);
+                    if (st != UL_OK) ul_fail_ctx(st, "forget Fisher of root '%s'", rn.name);
+                }
             }
         }
         ul_view_free(fv);
@@ -321,7 +479,8 @@ ul_status ul_forget(const char *dir, const ul_forget_params *p, ul_forget_result
         size_t nfl = 0, nrl = 0;
         known_split(nd, K, p->labels, p->nlabels, fl, &nfl, rl, &nrl);
         ul_transform tf = node_transform(nd);
-        o->forget_acc_before = acc_on(models[i], test, &tf, fl, nfl, &o->forget_test_n);
+        o->forget_acc_before = fsv ? acc_view(models[i], fsv, rl, nrl, &tf, &o->forget_test_n)
+                                   : acc_on(models[i], test, &tf, fl, nfl, &o->forget_test_n);
         o->retain_acc_before = acc_on(models[i], test, &tf, rl, nrl, &o->retain_test_n);
     }
     if (par_st != UL_OK) {
@@ -336,6 +495,14 @@ ul_status ul_forget(const char *dir, const ul_forget_params *p, ul_forget_result
     const double t1 = ul_now();
 #pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
     for (long i = 0; i < (long)closure.n; i++) {
+        if (ga) {
+            const double ts = ul_now();
+            ul_status s = ga_node(net, &nodes[i], models[i], rf, rmap + (size_t)i * roots.n, nr[i], P, p->dry_run,
+                                  &res[i]);
+            res[i].seconds = ul_now() - ts;
+            if (s != UL_OK) UL_PAR_FAIL(s, nodes[i].name);
+            continue;
+        }
         if (!any_fiun || (p->method == UL_FORGET_SEQUENTIAL && !res[i].root)) continue;
         const double ts = ul_now();
         ul_forget_node *o = &res[i];
@@ -353,21 +520,22 @@ ul_status ul_forget(const char *dir, const ul_forget_params *p, ul_forget_result
                 o->fisher_d_cached = true;
             } else {
                 const double tf0 = ul_now();
-                if ((s = ul_selector_resolve(&nd->own, train, &own)) == UL_OK) s = ul_fisher(m, own, &tf, &p->fisher, ID);
+                if ((s = ul_net_own_view(net, &nd->own, train, &own)) == UL_OK) s = ul_fisher(m, own, &tf, &p->fisher, ID);
                 o->fisher_d_seconds = ul_now() - tf0;
             }
         }
         const bool ssd = p->method == UL_FORGET_SSD_LOCAL;
         int nf = ssd ? 0 : nr[i];
         if (s == UL_OK && !ssd) for (int j = 0; j < nr[i]; j++) Fs[j] = rf[rmap[(size_t)i * roots.n + (size_t)j]].F;
-        if (s == UL_OK && (ssd || (p->local_fisher && !o->root))) {
+        if (s == UL_OK && (ssd || (p->local_fisher != UL_LOCAL_OFF && !o->root))) {
             /* its own forget samples, when it trained on forget labels itself */
             ul_view *fv = NULL;
-            if (!own) s = ul_selector_resolve(&nd->own, train, &own);
-            if (s == UL_OK) s = ul_view_filter_labels(own, p->labels, p->nlabels, true, &fv);
+            if (!own) s = ul_net_own_view(net, &nd->own, train, &own);
+            if (s == UL_OK) s = ul_forget_view(p, own, true, &fv);
             if (s == UL_OK && fv->n > 0) {
                 if (!(Floc = ul_malloc(P, sizeof(float)))) s = UL_E_NOMEM;
                 else if ((s = ul_fisher(m, fv, &tf, &p->fisher, Floc)) == UL_OK) {
+                    if (p->local_fisher == UL_LOCAL_ONLY) nf = 0;
                     Fs[nf++] = Floc;
                     o->local = true;
                 }
@@ -382,15 +550,9 @@ ul_status ul_forget(const char *dir, const ul_forget_params *p, ul_forget_result
             ul_mfim(Fs, nf, P, p->mfim_c, F);
             ul_dampen_params dp = ul_dampen_defaults(p->alpha);
             dp.lambda = p->lambda;
+            dp.exponent = p->exponent;
             o->selected = ul_dampen(ul_model_params(m), ID, F, P, &dp);
-            if (!p->dry_run) {
-                char prov[256];
-                snprintf(prov, sizeof prov, "{\"tool\":\"unlearn\",\"method\":\"fiun\",\"replaces\":\"%s\"}", nd->ckpt);
-                ul_ckpt_meta meta = {.provenance = prov};
-                s = ul_net_put_model(net, m, &meta, o->after);
-            } else {
-                ul_model_hash(m, o->after);
-            }
+            s = put_version(net, nd, m, p->method, p->dry_run, o->after);
         }
         o->seconds = ul_now() - ts;
         free(ID);
@@ -403,20 +565,12 @@ ul_status ul_forget(const char *dir, const ul_forget_params *p, ul_forget_result
     if (par_st == UL_OK && p->method == UL_FORGET_FINETUNE) {
         double *secs = ul_calloc(closure.n, sizeof *secs);
         if (!secs) par_st = UL_E_NOMEM;
-        else if ((par_st = ul_net_finetune(nodes, closure.n, p->labels, p->nlabels, train, p->finetune_epochs, models,
-                                           secs)) != UL_OK)
+        else if ((par_st = ul_net_finetune(net, nodes, closure.n, p, train, p->finetune_epochs, models, secs)) != UL_OK)
             snprintf(err_msg, sizeof err_msg, "%s", ul_last_error());
         for (size_t i = 0; i < closure.n && par_st == UL_OK; i++) {
             res[i].seconds = secs[i];
-            if (!p->dry_run) {
-                char prov[256];
-                snprintf(prov, sizeof prov, "{\"tool\":\"unlearn\",\"method\":\"finetune\",\"replaces\":\"%s\"}", nodes[i].ckpt);
-                ul_ckpt_meta meta = {.provenance = prov};
-                if ((par_st = ul_net_put_model(net, models[i], &meta, res[i].after)) != UL_OK)
-                    snprintf(err_msg, sizeof err_msg, "model '%s': %s", nodes[i].name, ul_last_error());
-            } else {
-                ul_model_hash(models[i], res[i].after);
-            }
+            if ((par_st = put_version(net, &nodes[i], models[i], p->method, p->dry_run, res[i].after)) != UL_OK)
+                snprintf(err_msg, sizeof err_msg, "model '%s': %s", nodes[i].name, ul_last_error());
         }
         free(secs);
     }
@@ -428,7 +582,7 @@ ul_status ul_forget(const char *dir, const ul_forget_params *p, ul_forget_result
         } else {
             for (size_t i = 0; i < closure.n; i++)
                 if (p->method == UL_FORGET_SEQUENTIAL && res[i].root) given[i] = models[i];
-            par_st = ul_net_rederive(net, nodes, closure.n, p->labels, p->nlabels, train, given, fresh, secs);
+            par_st = ul_net_rederive(net, nodes, closure.n, p, train, given, fresh, secs);
             if (par_st != UL_OK) snprintf(err_msg, sizeof err_msg, "%s", ul_last_error());
             for (size_t i = 0; i < closure.n && par_st == UL_OK; i++) {
                 if (given[i]) {
@@ -438,16 +592,8 @@ ul_status ul_forget(const char *dir, const ul_forget_params *p, ul_forget_result
                 ul_model_free(models[i]);
                 models[i] = fresh[i];
                 res[i].seconds = secs[i];
-                if (!p->dry_run) {
-                    char prov[256];
-                    snprintf(prov, sizeof prov, "{\"tool\":\"unlearn\",\"method\":\"%s\",\"replaces\":\"%s\"}",
-                             ul_forget_method_name(p->method), nodes[i].ckpt);
-                    ul_ckpt_meta meta = {.provenance = prov};
-                    if ((par_st = ul_net_put_model(net, models[i], &meta, res[i].after)) != UL_OK)
-                        snprintf(err_msg, sizeof err_msg, "model '%s': %s", nodes[i].name, ul_last_error());
-                } else {
-                    ul_model_hash(models[i], res[i].after);
-                }
+                if ((par_st = put_version(net, &nodes[i], models[i], p->method, p->dry_run, res[i].after)) != UL_OK)
+                    snprintf(err_msg, sizeof err_msg, "model '%s': %s", nodes[i].name, ul_last_error());
             }
         }
         free(given);
@@ -464,7 +610,8 @@ ul_status ul_forget(const char *dir, const ul_forget_params *p, ul_forget_result
             size_t nfl = 0, nrl = 0;
             known_split(&nodes[i], K, p->labels, p->nlabels, fl, &nfl, rl, &nrl);
             ul_transform tf = node_transform(&nodes[i]);
-            o->forget_acc_after = acc_on(models[i], test, &tf, fl, nfl, &o->forget_test_n);
+            o->forget_acc_after = fsv ? acc_view(models[i], fsv, rl, nrl, &tf, &o->forget_test_n)
+                                      : acc_on(models[i], test, &tf, fl, nfl, &o->forget_test_n);
             o->retain_acc_after = acc_on(models[i], test, &tf, rl, nrl, &o->retain_test_n);
         }
     }
@@ -480,16 +627,26 @@ ul_status ul_forget(const char *dir, const ul_forget_params *p, ul_forget_result
     /* 4. the receipt and one transaction */
     rec = cJSON_CreateObject();
     cJSON *req = cJSON_AddObjectToObject(rec, "request");
-    cJSON *lab = cJSON_AddArrayToObject(req, "labels");
-    for (size_t i = 0; i < p->nlabels; i++) cJSON_AddItemToArray(lab, cJSON_CreateNumber(p->labels[i]));
+    if (p->nsamples) {
+        char idhex[65];
+        if ((st = put_ids(net, p->samples, p->nsamples, p->dry_run, idhex)) != UL_OK) goto done;
+        cJSON *js = cJSON_AddObjectToObject(req, "samples");
+        cJSON_AddNumberToObject(js, "count", (double)p->nsamples);
+        cJSON_AddStringToObject(js, "ids", idhex);
+        cJSON_AddStringToObject(js, "split", nodes[0].own.split);
+    } else {
+        cJSON *lab = cJSON_AddArrayToObject(req, "labels");
+        for (size_t i = 0; i < p->nlabels; i++) cJSON_AddItemToArray(lab, cJSON_CreateNumber(p->labels[i]));
+    }
     cJSON_AddStringToObject(rec, "method", ul_forget_method_name(p->method));
     cJSON *par = cJSON_AddObjectToObject(rec, "parameters");
     cJSON_AddNumberToObject(par, "alpha", p->alpha);
     cJSON_AddNumberToObject(par, "lambda", p->lambda);
+    cJSON_AddNumberToObject(par, "exponent", p->exponent);
     cJSON_AddNumberToObject(par, "mfim_c", p->mfim_c);
     cJSON_AddStringToObject(par, "estimator", ul_fisher_estimator_name(p->fisher.estimator));
     cJSON_AddStringToObject(par, "scope", ul_fisher_scope_name(p->fisher.scope));
-    cJSON_AddBoolToObject(par, "local_fisher", p->local_fisher);
+    cJSON_AddStringToObject(par, "local_fisher", ul_local_fisher_name(p->local_fisher));
     cJSON_AddNumberToObject(par, "threads", threads);
     cJSON *jr = cJSON_AddArrayToObject(rec, "roots");
     for (size_t r = 0; r < roots.n; r++) cJSON_AddItemToArray(jr, cJSON_CreateString(roots.names[r]));
@@ -546,13 +703,17 @@ ul_status ul_forget(const char *dir, const ul_forget_params *p, ul_forget_result
 done:
     cJSON_Delete(rec);
     if (rf)
-        for (size_t r = 0; r < roots.n; r++) free(rf[r].F);
+        for (size_t r = 0; r < roots.n; r++) {
+            free(rf[r].F);
+            ul_model_free(rf[r].ga);
+        }
     free(rf);
     free(res);
     if (models)
         for (size_t i = 0; i < closure.n; i++) ul_model_free(models[i]);
     free(models);
     free(nodes);
+    ul_view_free(fsv);
     ul_dataset_free(test);
     ul_dataset_free(train);
     ul_name_list_free(&roots);

@@ -5,7 +5,8 @@
  * starting weights follow the edge (scratch with the recorded init seed, mean of the parents,
  * copy); training follows the recipe (optimizer, schedule, epochs, batch, seed, head-only,
  * normalisation). Also the `finetune` baseline: each model trained further on its own data
- * without the forget labels. No data augmentation (the builders use none).
+ * without the forget data. The forget data is a label set or a sample-id list; selector
+ * exclusions are applied. No data augmentation (the builders use none).
  */
 #include "net/rederive.h"
 
@@ -61,7 +62,12 @@ static ul_status recipe_config(const ul_node *nd, cJSON *r, ul_train_config *cfg
     return UL_OK;
 }
 
-ul_status ul_net_rederive(ul_net *net, const ul_node *nodes, size_t n, const int32_t *forget, size_t nf,
+ul_status ul_forget_view(const ul_forget_params *fp, const ul_view *own, bool forget, ul_view **out) {
+    return fp->nsamples ? ul_view_filter_ids(own, fp->samples, fp->nsamples, forget, out)
+                        : ul_view_filter_labels(own, fp->labels, fp->nlabels, forget, out);
+}
+
+ul_status ul_net_rederive(ul_net *net, const ul_node *nodes, size_t n, const ul_forget_params *fp,
                           ul_dataset *train, ul_model **given, ul_model **out, double *seconds) {
     ul_status st = UL_OK;
     for (size_t i = 0; i < n && st == UL_OK; i++) {
@@ -110,8 +116,8 @@ ul_status ul_net_rederive(ul_net *net, const ul_node *nodes, size_t n, const int
         }
         free(sum);
         /* training on its own data without the forget labels */
-        if (st == UL_OK) st = ul_selector_resolve(&nd->own, train, &own);
-        if (st == UL_OK) st = ul_view_filter_labels(own, forget, nf, false, &kept);
+        if (st == UL_OK) st = ul_net_own_view(net, &nd->own, train, &own);
+        if (st == UL_OK) st = ul_forget_view(fp, own, false, &kept);
         if (st == UL_OK && kept->n > 0) st = ul_train(m, kept, &cfg);
         if (st != UL_OK) ul_fail_ctx(st, "re-deriving model '%s'", nd->name);
         ul_view_free(kept);
@@ -129,8 +135,8 @@ ul_status ul_net_rederive(ul_net *net, const ul_node *nodes, size_t n, const int
     return st;
 }
 
-ul_status ul_net_finetune(const ul_node *nodes, size_t n, const int32_t *forget, size_t nf, ul_dataset *train,
-                          int epochs, ul_model **models, double *seconds) {
+ul_status ul_net_finetune(ul_net *net, const ul_node *nodes, size_t n, const ul_forget_params *fp,
+                          ul_dataset *train, int epochs, ul_model **models, double *seconds) {
     ul_status st = UL_OK;
     for (size_t i = 0; i < n && st == UL_OK; i++) {
         const ul_node *nd = &nodes[i];
@@ -144,9 +150,9 @@ ul_status ul_net_finetune(const ul_node *nodes, size_t n, const int32_t *forget,
             cfg.epochs = epochs;
             cfg.optim.lr = 0.01;
             cfg.sched = UL_SCHED_COSINE;
-            st = ul_selector_resolve(&nd->own, train, &own);
+            st = ul_net_own_view(net, &nd->own, train, &own);
         }
-        if (st == UL_OK) st = ul_view_filter_labels(own, forget, nf, false, &kept);
+        if (st == UL_OK) st = ul_forget_view(fp, own, false, &kept);
         if (st == UL_OK && kept->n > 0 && epochs > 0) st = ul_train(models[i], kept, &cfg);
         if (st != UL_OK) ul_fail_ctx(st, "fine-tuning model '%s'", nd->name);
         ul_view_free(kept);

@@ -1,6 +1,7 @@
 /* The network's content-addressed object store: DIR/objects/<sha256>.<ext>, written atomically
  * (ul_write_file_atomic: temp file, fsync, rename, fsync of the directory) before any registry
- * row names them. Checkpoints are safetensors objects, loaded with the node's architecture.
+ * row names them. Checkpoints are safetensors objects, loaded with the node's architecture; a
+ * model's own data is its selector resolved with the selector's exclusion list (an .ids object).
  * Deliberately no garbage collection, no compression, no sharding of objects/ into subfolders and
  * no re-hashing on load (ul_net_check and the registry's writes re-hash).
  */
@@ -141,4 +142,24 @@ ul_status ul_net_load_model(ul_net *n, const ul_node *node, ul_model **out) {
     }
     *out = m;
     return UL_OK;
+}
+
+ul_status ul_net_own_view(ul_net *n, const ul_data_selector *sel, ul_dataset *d, ul_view **out) {
+    *out = NULL;
+    ul_view *v = NULL;
+    ul_status st = ul_selector_resolve(sel, d, &v);
+    if (st != UL_OK || !sel->exclude[0]) {
+        *out = v;
+        return st;
+    }
+    char path[4096];
+    int32_t *ids = NULL;
+    size_t nids = 0;
+    if ((st = ul_net_object_path(n, sel->exclude, path, sizeof path)) == UL_OK &&
+        (st = ul_read_ids(path, ul_dataset_size(d), &ids, &nids)) == UL_OK)
+        st = ul_view_filter_ids(v, ids, nids, false, out);
+    if (st != UL_OK) ul_fail_ctx(st, "exclude list %.12s of a data selector", sel->exclude);
+    free(ids);
+    ul_view_free(v);
+    return st;
 }
