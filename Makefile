@@ -5,7 +5,7 @@ ASAN_DIR  ?= build-asan
 JOBS      ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_ARGS ?=
 DEPS := build-essential cmake pkg-config libopenblas-openmp-dev libcjson-dev libcmocka-dev \
-        zlib1g-dev libsqlite3-dev sqlite3 graphviz dataset-fashion-mnist python3-torch python3-numpy
+        zlib1g-dev libsqlite3-dev sqlite3 libsvm-dev graphviz dataset-fashion-mnist python3-torch python3-numpy
 
 .PHONY: all deps build test test-unit asan demo bench fuzz clean help
 

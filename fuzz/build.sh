@@ -9,11 +9,11 @@ out=${1:-$root/build-fuzz}
 secs=${2:-0}
 mkdir -p "$out"
 blas=/usr/lib/x86_64-linux-gnu/openblas-openmp
-inc="-I$root/include -I$root/src -I/usr/include/x86_64-linux-gnu/openblas-openmp"
+inc="-I$root/include -I$root/src -I/usr/include/x86_64-linux-gnu/openblas-openmp -I/usr/include/libsvm"
 flags="-std=c17 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -D_POSIX_C_SOURCE=200809L -fopenmp"
 srcs=$(find "$root/src" -name '*.c' | sort)
 for t in fuzz_safetensors fuzz_datafiles fuzz_specs; do
-  clang $flags $inc $srcs "$root/fuzz/$t.c" -o "$out/$t" -L$blas -lopenblas -lz -lcjson -lsqlite3 -lm
+  clang $flags $inc $srcs "$root/fuzz/$t.c" -o "$out/$t" -L$blas -lopenblas -lz -lcjson -lsqlite3 -lsvm -lm
 done
 [ "$secs" -gt 0 ] || exit 0
 for t in fuzz_safetensors fuzz_datafiles fuzz_specs; do
