@@ -17,11 +17,108 @@
 #include "common.h"
 #include "opts.h"
 
-enum { O_LABELS, O_SAMPLES, O_METHOD, O_ALPHA, O_LAMBDA, O_EXPONENT, O_MFIM_C, O_SCOPE, O_ESTIMATOR, O_LOCAL, O_THREADS, O_DRY, O_OUTPUT, O_QUIET, O_COUNT };
+enum { O_LABELS, O_SAMPLES, O_METHOD, O_ALPHA, O_LAMBDA, O_EXPONENT, O_FLOOR, O_MFIM_C, O_SCOPE, O_ESTIMATOR, O_LOCAL, O_THREADS, O_DRY, O_SWEEP, O_OUTPUT, O_QUIET, O_COUNT };
 
 static void print_acc(double a) {
     if (a < 0) printf("%8s", "-");
     else printf("%7.2f%%", a);
+}
+
+typedef struct sweep_stats {
+    double fmean, fworst, rmean, sel;
+} sweep_stats;
+
+/* Means over the models that have test samples of each kind (-1 when none). */
+static sweep_stats sweep_summary(const ul_forget_result *r, size_t k) {
+    sweep_stats s = {0, -1, 0, 0};
+    int nf = 0, nr = 0;
+    for (size_t i = 0; i < r->n; i++) {
+        const double f = r->sweep_forget[k * r->n + i], a = r->sweep_retain[k * r->n + i];
+        if (f >= 0) s.fmean += f, nf++, s.fworst = f > s.fworst ? f : s.fworst;
+        if (a >= 0) s.rmean += a, nr++;
+        s.sel += (double)r->sweep_selected[k * r->n + i] / (double)r->n;
+    }
+    s.fmean = nf ? s.fmean / nf : -1.0;
+    s.rmean = nr ? s.rmean / nr : -1.0;
+    return s;
+}
+
+/* Parse a sweep spec "key=v1,v2;key=..." (keys alpha, exponent, id-floor, local-fisher; ';' or
+ * spaces between keys) into the cartesian product of the values; unlisted keys take the request's
+ * value. At most 4096 settings. */
+static ul_status parse_sweep(const char *spec, const ul_forget_params *base, ul_forget_setting **out, size_t *n) {
+    enum { K_ALPHA, K_EXP, K_FLOOR, K_LOCAL, K_N };
+    static const char *const keys[K_N] = {"alpha", "exponent", "id-floor", "local-fisher"};
+    double vals[K_N][64];
+    int nv[K_N] = {0};
+    vals[K_ALPHA][0] = base->alpha;
+    vals[K_EXP][0] = base->exponent;
+    vals[K_FLOOR][0] = base->id_floor;
+    vals[K_LOCAL][0] = base->local_fisher;
+    char *buf = strdup(spec);
+    if (!buf) return UL_E_NOMEM;
+    ul_status st = UL_OK;
+    char *save = NULL;
+    for (char *tok = strtok_r(buf, "; ", &save); tok && st == UL_OK; tok = strtok_r(NULL, "; ", &save)) {
+        char *eq = strchr(tok, '=');
+        int key = -1;
+        if (eq) {
+            *eq = 0;
+            for (int k = 0; k < K_N; k++)
+                if (strcmp(tok, keys[k]) == 0) key = k;
+        }
+        if (key < 0) {
+            st = ul_fail(UL_E_ARG, "sweep '%s': '%s' is not key=values (keys: alpha, exponent, id-floor, local-fisher)",
+                         spec, tok);
+            break;
+        }
+        if (nv[key]) {
+            st = ul_fail(UL_E_ARG, "sweep '%s': key '%s' is given twice", spec, tok);
+            break;
+        }
+        char *save2 = NULL;
+        for (char *v = strtok_r(eq + 1, ",", &save2); v && st == UL_OK; v = strtok_r(NULL, ",", &save2)) {
+            if (nv[key] == 64) {
+                st = ul_fail(UL_E_ARG, "sweep '%s': more than 64 values for '%s'", spec, keys[key]);
+                break;
+            }
+            double x = 0;
+            if (key == K_LOCAL) {
+                x = strcmp(v, "off") == 0 ? UL_LOCAL_OFF : strcmp(v, "merge") == 0 ? UL_LOCAL_MERGE
+                    : strcmp(v, "only") == 0                                       ? UL_LOCAL_ONLY
+                                                                                   : -1;
+            } else {
+                char *end = NULL;
+                x = strtod(v, &end);
+                if (!end || *end || end == v || !(x >= 0) || !(x <= 1e6)) x = -1;
+                if ((key == K_ALPHA || key == K_EXP) && x == 0) x = -1;
+                if (key == K_EXP && x > 64) x = -1;
+            }
+            if (x < 0) st = ul_fail(UL_E_ARG, "sweep '%s': '%s' is not a valid value for '%s'", spec, v, keys[key]);
+            else vals[key][nv[key]++] = x;
+        }
+        if (st == UL_OK && nv[key] == 0) st = ul_fail(UL_E_ARG, "sweep '%s': no values for '%s'", spec, keys[key]);
+    }
+    free(buf);
+    if (st != UL_OK) return st;
+    size_t total = 1;
+    for (int k = 0; k < K_N; k++) {
+        if (!nv[k]) nv[k] = 1;
+        total *= (size_t)nv[k];
+    }
+    if (total > 4096) return ul_fail(UL_E_ARG, "sweep '%s': %zu settings (at most 4096)", spec, total);
+    ul_forget_setting *s = calloc(total, sizeof *s);
+    if (!s) return UL_E_NOMEM;
+    size_t i = 0;
+    for (int a = 0; a < nv[K_ALPHA]; a++)
+        for (int e = 0; e < nv[K_EXP]; e++)
+            for (int f = 0; f < nv[K_FLOOR]; f++)
+                for (int l = 0; l < nv[K_LOCAL]; l++)
+                    s[i++] = (ul_forget_setting){vals[K_ALPHA][a], vals[K_EXP][e], vals[K_FLOOR][f],
+                                                 (ul_local_fisher)(int)vals[K_LOCAL][l]};
+    *out = s;
+    *n = total;
+    return UL_OK;
 }
 
 int cmd_forget(int argc, char **argv) {
@@ -36,6 +133,9 @@ int cmd_forget(int argc, char **argv) {
         [O_ALPHA] = {"alpha", 0, "A", d_alpha, "FIUn selection: dampen k when I_f[k] > A * I_D[k]"},
         [O_LAMBDA] = {"lambda", 0, "L", "1", "FIUn dampening constant: factor min(L * I_D / I_f, 1)"},
         [O_EXPONENT] = {"exponent", 0, "E", "1", "FIUn dampening exponent: factor min((L * I_D / I_f)^E, 1)"},
+        [O_FLOOR] = {"id-floor", 0, "F", "0",
+                     "FIUn: dampen against I_D + F * mean(I_D) so that tiny full-data Fishers are not selected "
+                     "(0 = the plain rule; see docs/fiun.md)"},
         [O_MFIM_C] = {"mfim-c", 0, "C", "5", "MFIM divisor base: max of K root Fishers / C^(K-1)"},
         [O_SCOPE] = {"scope", 0, "last|all", "last", "Fisher scope: the final linear layer or every parameter"},
         [O_ESTIMATOR] = {"estimator", 0, "sample|batch", "sample",
@@ -46,6 +146,10 @@ int cmd_forget(int argc, char **argv) {
                      "it instead of theirs (only)"},
         [O_THREADS] = {"threads", 0, "N", "0", "models processed at once (0 = all cores)"},
         [O_DRY] = {"dry-run", 0, NULL, "off", "compute and report, change nothing"},
+        [O_SWEEP] = {"sweep", 0, "SPEC", NULL,
+                     "with --dry-run: also try every combination of the listed values, e.g. "
+                     "'alpha=1,2;exponent=1,2;id-floor=0,1;local-fisher=merge,only' (unlisted keys keep the "
+                     "request's value) and print forget/retained accuracy per setting"},
         [O_OUTPUT] = {"output", 'o', "FILE", NULL, "write the results JSON (receipt and configuration) here"},
         [O_QUIET] = {"quiet", 'q', NULL, "off", "print only errors"},
     };
@@ -74,6 +178,7 @@ int cmd_forget(int argc, char **argv) {
     if ((rc = cli_get_double(&c, &opts[O_ALPHA], 0.0, 1e12, true, &p.alpha)) ||
         (rc = cli_get_double(&c, &opts[O_LAMBDA], 0.0, 1e12, true, &p.lambda)) ||
         (rc = cli_get_double(&c, &opts[O_EXPONENT], 0.0, 64.0, true, &p.exponent)) ||
+        (rc = cli_get_double(&c, &opts[O_FLOOR], 0.0, 1e6, false, &p.id_floor)) ||
         (rc = cli_get_double(&c, &opts[O_MFIM_C], 1.0, 1e12, false, &p.mfim_c)) ||
         (rc = cli_get_choice(&c, &opts[O_SCOPE], scopes, 2, &scope)) ||
         (rc = cli_get_choice(&c, &opts[O_ESTIMATOR], ests, 2, &est)) ||
@@ -107,11 +212,29 @@ int cmd_forget(int argc, char **argv) {
     ul_log_set(quiet ? UL_LOG_ERROR : UL_LOG_WARN, NULL, NULL);
     ul_set_threads(0);
 
+    ul_forget_setting *sweep = NULL;
+    if (opts[O_SWEEP].given) {
+        if (!p.dry_run) {
+            free(labels);
+            free(ids);
+            cli_err(c.name, "--sweep needs --dry-run (a sweep only measures)");
+            return CLI_EXIT_USAGE;
+        }
+        if ((st = parse_sweep(opts[O_SWEEP].value, &p, &sweep, &p.nsweep)) != UL_OK) {
+            free(labels);
+            free(ids);
+            return cli_fail(c.name, st, CLI_FROM_OPTION, "--sweep");
+        }
+        p.sweep = sweep;
+    }
     ul_forget_result r;
     st = ul_forget(dir, &p, &r);
     free(labels);
     free(ids);
-    if (st != UL_OK) return cli_fail(c.name, st, CLI_FROM_INPUT, dir);
+    if (st != UL_OK) {
+        free(sweep);
+        return cli_fail(c.name, st, CLI_FROM_INPUT, dir);
+    }
     if (!quiet) {
         printf("%-14s %5s %6s %9s %9s %9s %9s %9s %8s\n", "model", "root", "roots", "forget", "forget'", "retain",
                "retain'", "dampened", "seconds");
@@ -131,20 +254,63 @@ int cmd_forget(int argc, char **argv) {
                r.roots_seconds, r.makespan_seconds, r.sum_seconds, r.total_seconds,
                p.dry_run ? " (dry run: nothing written)" : "");
         if (!p.dry_run) printf("committed request %lld: %zu new versions\n", (long long)r.request_id, r.n);
+        if (r.nsweep) {
+            printf("\nsweep (%zu settings; accuracies are means over the %zu models, worst = highest forget):\n",
+                   r.nsweep, r.n);
+            printf("%8s %8s %8s %6s %9s %9s %9s %9s\n", "alpha", "exponent", "id-floor", "local", "forget'",
+                   "worst", "retain'", "dampened");
+            for (size_t k = 0; k < r.nsweep; k++) {
+                sweep_stats st_ = sweep_summary(&r, k);
+                printf("%8g %8g %8g %6s ", p.sweep[k].alpha, p.sweep[k].exponent, p.sweep[k].id_floor,
+                       ul_local_fisher_name(p.sweep[k].local));
+                print_acc(st_.fmean);
+                printf(" ");
+                print_acc(st_.fworst);
+                printf(" ");
+                print_acc(st_.rmean);
+                printf(" %9.0f\n", st_.sel);
+            }
+        }
     }
     if (output) {
         cJSON *j = cJSON_Parse(r.receipt);
         cJSON_AddStringToObject(j, "network", dir);
         cJSON_AddStringToObject(j, "git_commit", UL_GIT_COMMIT);
+        if (r.nsweep) {
+            cJSON *sw = cJSON_AddArrayToObject(j, "sweep");
+            for (size_t k = 0; k < r.nsweep; k++) {
+                sweep_stats ss = sweep_summary(&r, k);
+                cJSON *o = cJSON_CreateObject();
+                cJSON_AddNumberToObject(o, "alpha", p.sweep[k].alpha);
+                cJSON_AddNumberToObject(o, "exponent", p.sweep[k].exponent);
+                cJSON_AddNumberToObject(o, "id_floor", p.sweep[k].id_floor);
+                cJSON_AddStringToObject(o, "local_fisher", ul_local_fisher_name(p.sweep[k].local));
+                cJSON_AddNumberToObject(o, "forget_acc_mean", ss.fmean);
+                cJSON_AddNumberToObject(o, "forget_acc_worst", ss.fworst);
+                cJSON_AddNumberToObject(o, "retain_acc_mean", ss.rmean);
+                cJSON *pm = cJSON_AddArrayToObject(o, "models");
+                for (size_t i = 0; i < r.n; i++) {
+                    cJSON *x = cJSON_CreateObject();
+                    cJSON_AddStringToObject(x, "model", r.nodes[i].name);
+                    cJSON_AddNumberToObject(x, "forget_acc_after", r.sweep_forget[k * r.n + i]);
+                    cJSON_AddNumberToObject(x, "retain_acc_after", r.sweep_retain[k * r.n + i]);
+                    cJSON_AddNumberToObject(x, "selected", (double)r.sweep_selected[k * r.n + i]);
+                    cJSON_AddItemToArray(pm, x);
+                }
+                cJSON_AddItemToArray(sw, o);
+            }
+        }
         char *text = cJSON_Print(j);
         cJSON_Delete(j);
         st = text ? ul_write_file_atomic(output, text, strlen(text)) : UL_E_NOMEM;
         free(text);
         if (st != UL_OK) {
             ul_forget_result_free(&r);
+            free(sweep);
             return cli_fail(c.name, st, CLI_FROM_OUTPUT, output);
         }
     }
     ul_forget_result_free(&r);
+    free(sweep);
     return CLI_EXIT_OK;
 }

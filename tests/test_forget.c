@@ -485,6 +485,44 @@ static void test_samples(void **s) {
     ul_net_close(net);
 }
 
+/* A sweep row gives exactly what a request with that setting gives; the id floor selects fewer
+ * parameters; a sweep needs a dry run of FIUn. */
+static void test_sweep(void **s) {
+    (void)s;
+    const int32_t lab[1] = {3};
+    ul_forget_params p = params(lab, 1);
+    const ul_forget_setting set[3] = {{1.0, 1.0, 0.0, UL_LOCAL_OFF}, {2.0, 2.0, 0.5, UL_LOCAL_MERGE},
+                                      {1.0, 1.0, 0.5, UL_LOCAL_OFF}};
+    p.sweep = set;
+    p.nsweep = 3;
+    ul_forget_result sw, one;
+    ULT_OK(ul_forget(g_net, &p, &sw));
+    assert_int_equal(sw.nsweep, 3);
+    for (int k = 0; k < 3; k++) {
+        ul_forget_params q = params(lab, 1);
+        q.alpha = set[k].alpha;
+        q.exponent = set[k].exponent;
+        q.id_floor = set[k].id_floor;
+        q.local_fisher = set[k].local;
+        ULT_OK(ul_forget(g_net, &q, &one));
+        for (size_t i = 0; i < one.n; i++) {
+            assert_true(sw.sweep_forget[(size_t)k * sw.n + i] == one.nodes[i].forget_acc_after);
+            assert_true(sw.sweep_retain[(size_t)k * sw.n + i] == one.nodes[i].retain_acc_after);
+            assert_int_equal(sw.sweep_selected[(size_t)k * sw.n + i], one.nodes[i].selected);
+            if (k == 2) assert_true(one.nodes[i].selected < sw.sweep_selected[i]); /* the floor selects fewer */
+        }
+        ul_forget_result_free(&one);
+    }
+    /* the main result is the request's own setting (row 0) */
+    for (size_t i = 0; i < sw.n; i++) assert_true(sw.nodes[i].forget_acc_after == sw.sweep_forget[i]);
+    ul_forget_result_free(&sw);
+    p.dry_run = false;
+    ULT_FAILS(ul_forget(g_net, &p, &sw), UL_E_ARG);
+    p.dry_run = true;
+    p.method = UL_FORGET_RETRAIN;
+    ULT_FAILS(ul_forget(g_net, &p, &sw), UL_E_ARG);
+}
+
 static void test_bad_requests(void **s) {
     (void)s;
     ul_forget_result r;
@@ -510,7 +548,7 @@ int main(void) {
         cmocka_unit_test(test_local_fisher),        cmocka_unit_test(test_retrain_and_sequential),
         cmocka_unit_test(test_local_baselines),     cmocka_unit_test(test_local_only),
         cmocka_unit_test(test_exponent),            cmocka_unit_test(test_ga_transfer),
-        cmocka_unit_test(test_samples),
+        cmocka_unit_test(test_samples),             cmocka_unit_test(test_sweep),
         cmocka_unit_test(test_bad_requests),
     };
     return cmocka_run_group_tests(tests, setup, NULL);

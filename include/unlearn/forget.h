@@ -47,6 +47,12 @@ typedef enum ul_local_fisher {
 } ul_local_fisher;
 const char *ul_local_fisher_name(ul_local_fisher l);
 
+/* One setting of a dry-run sweep (ul_forget_params.sweep). */
+typedef struct ul_forget_setting {
+    double alpha, exponent, id_floor;
+    ul_local_fisher local;
+} ul_forget_setting;
+
 typedef struct ul_forget_params {
     ul_forget_method method;
     const int32_t *labels;    /* forget labels (a label-level request) ... */
@@ -58,6 +64,8 @@ typedef struct ul_forget_params {
     double alpha;             /* selection weighting (see docs/fiun.md for the default) */
     double lambda;            /* dampening constant (1) */
     double exponent;          /* dampening exponent e: factor min((lambda*I_D/I_f)^e, 1) (1) */
+    double id_floor;          /* dampen against I_D + id_floor * mean(non-zero I_D) inside the Fisher
+                                 scope (0: the plain rule); see docs/fiun.md */
     double mfim_c;            /* MFIM divisor base c (5) */
     ul_fisher_params fisher;  /* estimator and scope, used for I_f and I_D alike */
     ul_local_fisher local_fisher; /* fiun.md §7 Q3: what a non-root model that trained on forget data
@@ -65,6 +73,9 @@ typedef struct ul_forget_params {
     int finetune_epochs;      /* finetune: epochs (1) at the recipe's optimizer with lr 0.01 */
     int threads;              /* nodes processed concurrently (0 = all cores) */
     bool dry_run;             /* compute and report, write nothing */
+    const ul_forget_setting *sweep; /* dry-run FIUn only: also dampen a copy of every model with each */
+    size_t nsweep;            /* of these settings and evaluate it (alpha, exponent, id_floor and
+                                 local mode vary; lambda, c, estimator and scope are the request's) */
 } ul_forget_params;
 
 /* Defaults: FIUn, alpha UL_FIUN_DEFAULT_ALPHA, lambda 1, c 5, sample estimator, last scope. */
@@ -98,6 +109,9 @@ typedef struct ul_forget_result {
     double total_seconds;     /* whole request, evaluation excluded */
     int64_t request_id;       /* 0 on dry runs */
     char *receipt;            /* JSON receipt (malloc'd) */
+    size_t nsweep;            /* sweep results, [setting * n + node] (malloc'd; NULL without a sweep) */
+    double *sweep_forget, *sweep_retain; /* forget and retained accuracy after, as in the nodes */
+    size_t *sweep_selected;
 } ul_forget_result;
 
 void ul_forget_result_free(ul_forget_result *r);

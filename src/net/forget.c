@@ -46,6 +46,7 @@ ul_forget_params ul_forget_defaults(void) {
     p.alpha = UL_FIUN_DEFAULT_ALPHA;
     p.lambda = 1.0;
     p.exponent = 1.0;
+    p.id_floor = 0.0;
     p.mfim_c = 5.0;
     p.fisher = ul_fisher_defaults(UL_FISHER_SAMPLE);
     p.finetune_epochs = 1;
@@ -56,6 +57,9 @@ void ul_forget_result_free(ul_forget_result *r) {
     if (!r) return;
     free(r->nodes);
     free(r->receipt);
+    free(r->sweep_forget);
+    free(r->sweep_retain);
+    free(r->sweep_selected);
     memset(r, 0, sizeof *r);
 }
 
@@ -276,6 +280,76 @@ static ul_status sample_roots(ul_net *net, const int32_t *ids, size_t nids, ul_d
     return st;
 }
 
+/* The forget Fisher F of one model: MFIM (divisor base c) over its roots' Fishers Fr[0..nr), with
+ * its own forget Fisher Floc (NULL when it has no forget data of its own) merged in (merge) or used
+ * instead (only); ssd-local: Floc alone, or zeros (nothing is dampened). */
+static ul_status node_forget_fisher(bool ssd, ul_local_fisher lm, const float **Fr, int nr, const float *Floc,
+                                    size_t P, double c, float *F) {
+    const float **Fs = ul_malloc((size_t)nr + 1, sizeof *Fs);
+    if (!Fs) return UL_E_NOMEM;
+    int nf = 0;
+    if (ssd || (lm == UL_LOCAL_ONLY && Floc)) {
+        if (Floc) Fs[nf++] = Floc;
+    } else {
+        for (int j = 0; j < nr; j++) Fs[nf++] = Fr[j];
+        if (lm == UL_LOCAL_MERGE && Floc) Fs[nf++] = Floc;
+    }
+    if (nf == 0) memset(F, 0, sizeof(float) * P);
+    else ul_mfim(Fs, nf, P, c, F);
+    free(Fs);
+    return UL_OK;
+}
+
+/* Dampening against I_D raised by a floor: I_D[k] + id_floor * mean(non-zero I_D) wherever I_D[k]
+ * or I_f[k] is non-zero (the Fisher scope), so that parameters whose full-data Fisher is tiny
+ * (confidently learned classes) are not selected by small forget gradients. id_floor = 0 is the
+ * plain rule. Returns the number of selected values, (size_t)-1 when out of memory. */
+static size_t dampen_floor(float *theta, const float *ID, const float *F, size_t P, double id_floor,
+                           const ul_dampen_params *dp) {
+    if (!(id_floor > 0)) return ul_dampen(theta, ID, F, P, dp);
+    double sum = 0.0;
+    size_t nz = 0;
+    for (size_t k = 0; k < P; k++)
+        if (ID[k] > 0) sum += ID[k], nz++;
+    const float add = nz ? (float)(id_floor * sum / (double)nz) : 0.0f;
+    float *I2 = ul_malloc(P ? P : 1, sizeof(float));
+    if (!I2) return (size_t)-1;
+    for (size_t k = 0; k < P; k++) I2[k] = (ID[k] > 0 || F[k] > 0) ? ID[k] + add : ID[k];
+    size_t sel = ul_dampen(theta, I2, F, P, dp);
+    free(I2);
+    return sel;
+}
+
+/* Sweep (dry runs): for every setting, dampen a copy of model m and evaluate it; results go to
+ * fa[k * stride], ra[k * stride], sel[k * stride] for setting k. */
+static ul_status sweep_node(const ul_model *m, const ul_node *nd, ul_dataset *test, const ul_view *fsv, int K,
+                            const ul_forget_params *p, const float *ID, const float **Fr, int nr, const float *Floc,
+                            size_t P, double *fa, double *ra, size_t *sel, size_t stride) {
+    ul_model *w = NULL;
+    float *F = ul_malloc(P ? P : 1, sizeof(float));
+    ul_status st = F ? ul_model_clone(m, &w) : UL_E_NOMEM;
+    int32_t fl[1024], rl[1024];
+    size_t nfl = 0, nrl = 0, cnt;
+    known_split(nd, K, p->labels, p->nlabels, fl, &nfl, rl, &nrl);
+    ul_transform tf = node_transform(nd);
+    for (size_t k = 0; k < p->nsweep && st == UL_OK; k++) {
+        const ul_forget_setting *q = &p->sweep[k];
+        if ((st = ul_model_copy_params(w, m)) != UL_OK) break;
+        if ((st = node_forget_fisher(false, q->local, Fr, nr, Floc, P, p->mfim_c, F)) != UL_OK) break;
+        ul_dampen_params dp = ul_dampen_defaults(q->alpha);
+        dp.lambda = p->lambda;
+        dp.exponent = q->exponent;
+        size_t s = dampen_floor(ul_model_params(w), ID, F, P, q->id_floor, &dp);
+        if (s == (size_t)-1) { st = UL_E_NOMEM; break; }
+        sel[k * stride] = s;
+        fa[k * stride] = fsv ? acc_view(w, fsv, rl, nrl, &tf, &cnt) : acc_on(w, test, &tf, fl, nfl, &cnt);
+        ra[k * stride] = acc_on(w, test, &tf, rl, nrl, &cnt);
+    }
+    ul_model_free(w);
+    free(F);
+    return st;
+}
+
 /* ---- the request ------------------------------------------------------------------------------ */
 
 typedef struct root_fisher {
@@ -330,6 +404,13 @@ ul_status ul_forget(const char *dir, const ul_forget_params *p, ul_forget_result
     if (!(p->alpha > 0) || !(p->lambda > 0) || !(p->mfim_c >= 1) || !(p->exponent > 0) || !(p->exponent <= 64))
         return ul_fail(UL_E_ARG, "forget: alpha (%g) and lambda (%g) must be > 0, c (%g) >= 1, exponent (%g) in (0, 64]",
                        p->alpha, p->lambda, p->mfim_c, p->exponent);
+    if (!(p->id_floor >= 0) || !(p->id_floor <= 1e6)) return ul_fail(UL_E_ARG, "forget: id-floor (%g) must lie in [0, 1e6]", p->id_floor);
+    if (p->nsweep && (!p->dry_run || p->method != UL_FORGET_FIUN))
+        return ul_fail(UL_E_ARG, "forget: a sweep needs --dry-run and the fiun method");
+    for (size_t k = 0; k < p->nsweep; k++)
+        if (!(p->sweep[k].alpha > 0) || !(p->sweep[k].exponent > 0) || !(p->sweep[k].exponent <= 64) ||
+            !(p->sweep[k].id_floor >= 0) || p->sweep[k].local >= UL_LOCAL_COUNT)
+            return ul_fail(UL_E_ARG, "forget: sweep setting %zu is out of range", k + 1);
     const double t_start = ul_now();
     ul_net *net = NULL;
     ul_status st = ul_net_open(dir, p->dry_run, &net);
@@ -356,7 +437,21 @@ ul_status ul_forget(const char *dir, const ul_forget_params *p, ul_forget_result
     } else {
         if ((st = ul_net_roots(net, p->labels, p->nlabels, &roots)) != UL_OK) goto done;
         if (roots.n == 0) {
-            st = ul_fail(UL_E_ARG, "forget: no model in '%s' learned any of the requested labels from its own data", dir);
+            ul_node *all = NULL;
+            size_t cnt = 0;
+            int32_t bad = -1;
+            int classes = 0;
+            if (ul_net_list(net, &all, &cnt) == UL_OK && cnt > 0) {
+                classes = all[0].ap.classes;
+                for (size_t i = 0; i < p->nlabels; i++)
+                    if (p->labels[i] >= classes) bad = p->labels[i];
+            }
+            free(all);
+            if (bad >= 0)
+                st = ul_fail(UL_E_ARG, "forget: label %d is outside the models' %d classes", (int)bad, classes);
+            else
+                st = ul_fail(UL_E_ARG, "forget: no model in '%s' learned any of the requested labels from its own data",
+                             dir);
             goto done;
         }
     }
@@ -490,6 +585,18 @@ ul_status ul_forget(const char *dir, const ul_forget_params *p, ul_forget_result
         goto done;
     }
     P = ul_model_num_params(models[0]);
+    if (p->nsweep) {
+        out->sweep_forget = ul_calloc(p->nsweep * closure.n, sizeof(double));
+        out->sweep_retain = ul_calloc(p->nsweep * closure.n, sizeof(double));
+        out->sweep_selected = ul_calloc(p->nsweep * closure.n, sizeof(size_t));
+        if (!out->sweep_forget || !out->sweep_retain || !out->sweep_selected) {
+            free(nr);
+            free(rmap);
+            st = UL_E_NOMEM;
+            goto done;
+        }
+        out->nsweep = p->nsweep;
+    }
     /* 3b. the timed phase: I_D (cache or compute), MFIM, dampening, writing the new version; for
      * retrain and sequential, the re-derivation in creation order after it */
     const double t1 = ul_now();
@@ -525,34 +632,34 @@ ul_status ul_forget(const char *dir, const ul_forget_params *p, ul_forget_result
             }
         }
         const bool ssd = p->method == UL_FORGET_SSD_LOCAL;
-        int nf = ssd ? 0 : nr[i];
-        if (s == UL_OK && !ssd) for (int j = 0; j < nr[i]; j++) Fs[j] = rf[rmap[(size_t)i * roots.n + (size_t)j]].F;
-        if (s == UL_OK && (ssd || (p->local_fisher != UL_LOCAL_OFF && !o->root))) {
-            /* its own forget samples, when it trained on forget labels itself */
+        if (s == UL_OK) for (int j = 0; j < nr[i]; j++) Fs[j] = rf[rmap[(size_t)i * roots.n + (size_t)j]].F;
+        bool want_local = ssd || (!o->root && p->local_fisher != UL_LOCAL_OFF);
+        for (size_t k = 0; k < p->nsweep && !o->root; k++) want_local |= p->sweep[k].local != UL_LOCAL_OFF;
+        if (s == UL_OK && want_local) {
+            /* its own forget samples, when it trained on forget data itself */
             ul_view *fv = NULL;
             if (!own) s = ul_net_own_view(net, &nd->own, train, &own);
             if (s == UL_OK) s = ul_forget_view(p, own, true, &fv);
             if (s == UL_OK && fv->n > 0) {
                 if (!(Floc = ul_malloc(P, sizeof(float)))) s = UL_E_NOMEM;
-                else if ((s = ul_fisher(m, fv, &tf, &p->fisher, Floc)) == UL_OK) {
-                    if (p->local_fisher == UL_LOCAL_ONLY) nf = 0;
-                    Fs[nf++] = Floc;
-                    o->local = true;
-                }
+                else s = ul_fisher(m, fv, &tf, &p->fisher, Floc);
             }
             ul_view_free(fv);
         }
-        if (s == UL_OK && nf == 0) { /* ssd-local without own forget samples: nothing to dampen */
-            memset(F, 0, sizeof(float) * P);
-            Fs[nf++] = F;
-        }
+        if (s == UL_OK && p->nsweep)
+            s = sweep_node(m, nd, test, fsv, K, p, ID, Fs, nr[i], Floc, P, out->sweep_forget + i, out->sweep_retain + i,
+                           out->sweep_selected + i, closure.n);
         if (s == UL_OK) {
-            ul_mfim(Fs, nf, P, p->mfim_c, F);
-            ul_dampen_params dp = ul_dampen_defaults(p->alpha);
-            dp.lambda = p->lambda;
-            dp.exponent = p->exponent;
-            o->selected = ul_dampen(ul_model_params(m), ID, F, P, &dp);
-            s = put_version(net, nd, m, p->method, p->dry_run, o->after);
+            const ul_local_fisher lm = ssd ? UL_LOCAL_ONLY : o->root ? UL_LOCAL_OFF : p->local_fisher;
+            o->local = Floc && lm != UL_LOCAL_OFF;
+            if ((s = node_forget_fisher(ssd, lm, Fs, nr[i], Floc, P, p->mfim_c, F)) == UL_OK) {
+                ul_dampen_params dp = ul_dampen_defaults(p->alpha);
+                dp.lambda = p->lambda;
+                dp.exponent = p->exponent;
+                o->selected = dampen_floor(ul_model_params(m), ID, F, P, p->id_floor, &dp);
+                if (o->selected == (size_t)-1) s = UL_E_NOMEM;
+                else s = put_version(net, nd, m, p->method, p->dry_run, o->after);
+            }
         }
         o->seconds = ul_now() - ts;
         free(ID);
@@ -643,6 +750,7 @@ ul_status ul_forget(const char *dir, const ul_forget_params *p, ul_forget_result
     cJSON_AddNumberToObject(par, "alpha", p->alpha);
     cJSON_AddNumberToObject(par, "lambda", p->lambda);
     cJSON_AddNumberToObject(par, "exponent", p->exponent);
+    cJSON_AddNumberToObject(par, "id_floor", p->id_floor);
     cJSON_AddNumberToObject(par, "mfim_c", p->mfim_c);
     cJSON_AddStringToObject(par, "estimator", ul_fisher_estimator_name(p->fisher.estimator));
     cJSON_AddStringToObject(par, "scope", ul_fisher_scope_name(p->fisher.scope));
@@ -701,6 +809,7 @@ ul_status ul_forget(const char *dir, const ul_forget_params *p, ul_forget_result
         res = NULL;
     }
 done:
+    if (st != UL_OK) ul_forget_result_free(out);
     cJSON_Delete(rec);
     if (rf)
         for (size_t r = 0; r < roots.n; r++) {
