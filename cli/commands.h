@@ -9,5 +9,6 @@ int cmd_eval(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_net(int argc, char **argv);
 int cmd_forget(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
 
 #endif

@@ -23,6 +23,7 @@ static const cli_command commands[] = {
     {"info", cmd_info, "describe a checkpoint: architecture, parameters, tensors, metadata"},
     {"net", cmd_net, "model inheritance networks: build a scenario, add, show, log, check"},
     {"forget", cmd_forget, "unlearn labels from a model network (FIUn + MFIM) with a deletion receipt"},
+    {"bench", cmd_bench, "benchmarks: 'bench methods' runs the SFR-on protocol over methods and seeds"},
 };
 #define NCOMMANDS ((int)(sizeof commands / sizeof commands[0]))
 
