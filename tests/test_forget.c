@@ -73,6 +73,7 @@ static void test_forgets_and_retains(void **s) {
         rdrop += (o->retain_acc_before - o->retain_acc_after) / (double)r.n;
         assert_true(o->selected > 0);
         assert_string_not_equal(o->before, o->after);
+        assert_true(o->fisher_d_cached); /* the build cached every Fisher a label request needs */
     }
     assert_true(roots >= 1);
     if (!(before > 60.0)) fail_msg("mean forget accuracy before is %.1f%%: the models are not trained enough", before);
@@ -126,15 +127,17 @@ static void test_fisher_before_change(void **s) {
         ULT_OK(ul_net_get(net, r.nodes[i].name, &nd));
         ul_model *m;
         ULT_OK(ul_net_load_model(net, &nd, &m));
-        ul_view *own, *fv;
+        ul_view *own;
         ULT_OK(ul_selector_resolve(&nd.own, train, &own));
-        ULT_OK(ul_view_filter_labels(own, lab, 1, true, &fv));
         P = ul_model_num_params(m);
         F[nroots] = malloc(sizeof(float) * P);
         ul_transform tf = recipe_transform(&nd);
-        ULT_OK(ul_fisher(m, fv, &tf, &p.fisher, F[nroots]));
+        /* label requests take I_f from per-class sums on the root's own data at its weights */
+        ul_fisher_classes cs;
+        ULT_OK(ul_net_fisher_classes_compute(m, own, &tf, &cs));
+        ULT_OK(ul_fisher_from_class_sums(cs.sums, cs.counts, cs.K, cs.lo, cs.hi, P, lab, 1, F[nroots]));
+        ul_fisher_classes_free(&cs);
         nroots++;
-        ul_view_free(fv);
         ul_view_free(own);
         ul_model_free(m);
     }
@@ -150,7 +153,10 @@ static void test_fisher_before_change(void **s) {
         ULT_OK(ul_selector_resolve(&nd.own, train, &own));
         float *ID = malloc(sizeof(float) * P), *Fm = malloc(sizeof(float) * P);
         ul_transform tf = recipe_transform(&nd);
-        ULT_OK(ul_fisher(m, own, &tf, &p.fisher, ID));
+        ul_fisher_classes cs;
+        ULT_OK(ul_net_fisher_classes_compute(m, own, &tf, &cs));
+        ULT_OK(ul_fisher_from_class_sums(cs.sums, cs.counts, cs.K, cs.lo, cs.hi, P, NULL, 0, ID));
+        ul_fisher_classes_free(&cs);
         ul_mfim((const float *const *)F, (int)nroots, P, p.mfim_c, Fm);
         ul_dampen_params dp = ul_dampen_defaults(p.alpha);
         ul_dampen(ul_model_params(m), ID, Fm, P, &dp);

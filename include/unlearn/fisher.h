@@ -48,6 +48,20 @@ ul_status ul_fisher_parse(const char *estimator, const char *scope, ul_fisher_pa
  * gradient block is left zero. An empty view gives UL_E_ARG. */
 ul_status ul_fisher(ul_model *m, const ul_view *v, const ul_transform *tf, const ul_fisher_params *p, float *out);
 
+/* Per-class sums for the per-sample estimator over the last scope: with [lo, hi) the head's range
+ * in the parameter block (ul_fisher_head_range) and H = hi - lo, sums[c * H + j] receives
+ * sum over the view's samples i of class c of g_i[lo + j]^2, counts[c] the number of those
+ * samples (K = the model's classes; caller-provided arrays of K * H floats and K counts). One
+ * forward pass gives every class, so a model's full-data Fisher and its Fisher on any label
+ * subset (a forget request) both follow from one cached result without touching data again. */
+ul_status ul_fisher_class_sums(ul_model *m, const ul_view *v, const ul_transform *tf, int batch_size, float *sums,
+                               int64_t *counts);
+void ul_fisher_head_range(const ul_model *m, size_t *lo, size_t *hi);
+/* out[0 .. P) = 0 outside [lo, hi); inside, (sum over the classes of sums) / (sum of their counts),
+ * summed in double. classes NULL = every class. UL_E_ARG when those classes have no samples. */
+ul_status ul_fisher_from_class_sums(const float *sums, const int64_t *counts, int K, size_t lo, size_t hi, size_t P,
+                                    const int32_t *classes, size_t nclasses, float *out);
+
 /* Whether parameter index k (in [0, P)) lies in the scope. */
 bool ul_fisher_in_scope(const ul_model *m, ul_fisher_scope s, size_t k);
 

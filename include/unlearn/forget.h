@@ -122,10 +122,28 @@ void ul_forget_result_free(ul_forget_result *r);
  * text (one id per line), stored in the network as objects/<hex>.ids. */
 ul_status ul_forget(const char *dir, const ul_forget_params *p, ul_forget_result *out);
 
+/* Per-class head sums of a model on its own data (ul_fisher_class_sums): K classes, head range
+ * [lo, hi) of the parameter block. */
+typedef struct ul_fisher_classes {
+    float *sums;      /* K * (hi - lo) (malloc'd by the get/compute functions) */
+    int64_t *counts;  /* K */
+    int K;
+    size_t lo, hi;
+} ul_fisher_classes;
+void ul_fisher_classes_free(ul_fisher_classes *c);
+
 /* The full-data Fisher cache of a model: a safetensors object with one F32 tensor "fisher" of P
- * values and metadata naming the estimator, scope, batch size, truncation and checkpoint hash. */
+ * values and metadata naming the estimator, scope, batch size, truncation and checkpoint hash;
+ * with cs (sample estimator, last scope) also "class_sums" [K, hi - lo] F32, "class_counts" [K]
+ * I64 and metadata "head_lo", from which label requests take every Fisher they need. */
 ul_status ul_net_fisher_put(ul_net *n, const char *ckpt_hex, const ul_fisher_params *p, const float *F, size_t P,
-                            char hex[65]);
+                            const ul_fisher_classes *cs, char hex[65]);
+/* The per-class sums of cache `hex` (UL_E_NOTFOUND when it has none, or for another checkpoint
+ * or head layout). */
+ul_status ul_net_fisher_get_classes(ul_net *n, const char *hex, const char *ckpt_hex, int K, size_t lo, size_t hi,
+                                    ul_fisher_classes *out);
+/* Compute them on a view (one forward pass). */
+ul_status ul_net_fisher_classes_compute(ul_model *m, const ul_view *own, const ul_transform *tf, ul_fisher_classes *out);
 /* Read a cache into F (P floats). UL_E_NOTFOUND when the cache was made with other parameters
  * or for another checkpoint (the caller recomputes). */
 ul_status ul_net_fisher_get(ul_net *n, const char *hex, const char *ckpt_hex, const ul_fisher_params *p, float *F,

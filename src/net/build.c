@@ -203,15 +203,20 @@ static const char *existing_diff(const ul_node *old, const ul_node *want, const 
 
 /* The node's full-data diagonal Fisher (fiun.md decision 5: I_D on the node's own training data,
  * forget labels included), computed once when the node is created with the default estimator
- * (per-sample, last layer) and cached beside the checkpoint as an object of extension "fisher".
+ * (per-sample, last layer) and cached beside the checkpoint as an object of extension "fisher",
+ * together with its per-class sums (from which it is derived), so that a label request finds its
+ * forget Fishers there too.
  * Requests with other Fisher settings recompute it (forget.c). */
 static ul_status node_fisher(build_ctx *c, ul_model *m, const ul_view *own, const char *ckpt, char fisher[65]) {
     const ul_fisher_params fp = ul_fisher_defaults(UL_FISHER_SAMPLE);
     const size_t P = ul_model_num_params(m);
     float *F = ul_malloc(P, sizeof(float));
     if (!F) return UL_E_NOMEM;
-    ul_status st = ul_fisher(m, own, &c->tf, &fp, F);
-    if (st == UL_OK) st = ul_net_fisher_put(c->net, ckpt, &fp, F, P, fisher);
+    ul_fisher_classes cs;
+    ul_status st = ul_net_fisher_classes_compute(m, own, &c->tf, &cs);
+    if (st == UL_OK) st = ul_fisher_from_class_sums(cs.sums, cs.counts, cs.K, cs.lo, cs.hi, P, NULL, 0, F);
+    if (st == UL_OK) st = ul_net_fisher_put(c->net, ckpt, &fp, F, P, &cs, fisher);
+    ul_fisher_classes_free(&cs);
     free(F);
     if (st != UL_OK) fisher[0] = '\0';
     return st;

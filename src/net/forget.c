@@ -66,7 +66,7 @@ void ul_forget_result_free(ul_forget_result *r) {
 /* ---- Fisher caches ----------------------------------------------------------------------- */
 
 ul_status ul_net_fisher_put(ul_net *n, const char *ckpt_hex, const ul_fisher_params *p, const float *F, size_t P,
-                            char hex[65]) {
+                            const ul_fisher_classes *cs, char hex[65]) {
     ul_st_writer *w = NULL;
     uint8_t *buf = NULL;
     size_t len = 0;
@@ -82,6 +82,13 @@ ul_status ul_net_fisher_put(ul_net *n, const char *ckpt_hex, const ul_fisher_par
     snprintf(num, sizeof num, "%d", p->estimator == UL_FISHER_BATCH ? p->trunc : 0);
     if (st == UL_OK) st = ul_st_writer_meta(w, "trunc", num);
     if (st == UL_OK) st = ul_st_writer_meta(w, "checkpoint", ckpt_hex);
+    if (st == UL_OK && cs) {
+        const int64_t s2[2] = {cs->K, (int64_t)(cs->hi - cs->lo)}, s1[1] = {cs->K};
+        st = ul_st_writer_add(w, "class_sums", UL_DT_F32, 2, s2, cs->sums);
+        if (st == UL_OK) st = ul_st_writer_add(w, "class_counts", UL_DT_I64, 1, s1, cs->counts);
+        snprintf(num, sizeof num, "%zu", cs->lo);
+        if (st == UL_OK) st = ul_st_writer_meta(w, "head_lo", num);
+    }
     if (st == UL_OK) st = ul_st_writer_to_buffer(w, &buf, &len);
     if (st == UL_OK) st = ul_net_put_object(n, buf, len, "fisher", hex);
     free(buf);
@@ -111,6 +118,70 @@ ul_status ul_net_fisher_get(ul_net *n, const char *hex, const char *ckpt_hex, co
     memcpy(F, ft->data, sizeof(float) * P);
     ul_st_free(f);
     return UL_OK;
+}
+
+void ul_fisher_classes_free(ul_fisher_classes *c) {
+    if (!c) return;
+    free(c->sums);
+    free(c->counts);
+    memset(c, 0, sizeof *c);
+}
+
+ul_status ul_net_fisher_get_classes(ul_net *n, const char *hex, const char *ckpt_hex, int K, size_t lo, size_t hi,
+                                    ul_fisher_classes *out) {
+    memset(out, 0, sizeof *out);
+    char path[4096];
+    ul_status st = ul_net_object_path(n, hex, path, sizeof path);
+    if (st != UL_OK) return st;
+    ul_st_file *f = NULL;
+    if ((st = ul_st_read(path, &f)) != UL_OK) return st;
+    const char *e = ul_st_meta(f, "estimator"), *s = ul_st_meta(f, "scope"), *c = ul_st_meta(f, "checkpoint"),
+               *hl = ul_st_meta(f, "head_lo");
+    const ul_st_tensor *ts = ul_st_find(f, "class_sums"), *tc = ul_st_find(f, "class_counts");
+    char lo_s[32];
+    snprintf(lo_s, sizeof lo_s, "%zu", lo);
+    if (!e || !s || !c || !hl || !ts || !tc || strcmp(e, "sample") != 0 || strcmp(s, "last") != 0 ||
+        strcmp(c, ckpt_hex) != 0 || strcmp(hl, lo_s) != 0 || ts->dtype != UL_DT_F32 || ts->ndim != 2 ||
+        ts->shape[0] != K || (size_t)ts->shape[1] != hi - lo || tc->dtype != UL_DT_I64 || tc->ndim != 1 ||
+        tc->shape[0] != K) {
+        ul_st_free(f);
+        return ul_fail(UL_E_NOTFOUND, "Fisher cache %s has no matching per-class sums", hex);
+    }
+    out->sums = ul_malloc((size_t)K * (hi - lo), sizeof(float));
+    out->counts = ul_malloc((size_t)K, sizeof(int64_t));
+    if (!out->sums || !out->counts) {
+        ul_st_free(f);
+        ul_fisher_classes_free(out);
+        return UL_E_NOMEM;
+    }
+    memcpy(out->sums, ts->data, sizeof(float) * (size_t)K * (hi - lo));
+    memcpy(out->counts, tc->data, sizeof(int64_t) * (size_t)K);
+    ul_st_free(f);
+    out->K = K;
+    out->lo = lo;
+    out->hi = hi;
+    for (int k = 0; k < K; k++)
+        if (out->counts[k] < 0) {
+            ul_fisher_classes_free(out);
+            return ul_fail(UL_E_FORMAT, "Fisher cache %s: negative class count", hex);
+        }
+    return UL_OK;
+}
+
+ul_status ul_net_fisher_classes_compute(ul_model *m, const ul_view *own, const ul_transform *tf, ul_fisher_classes *out) {
+    memset(out, 0, sizeof *out);
+    const int K = ul_model_arch(m).classes;
+    ul_fisher_head_range(m, &out->lo, &out->hi);
+    out->K = K;
+    out->sums = ul_malloc((size_t)K * (out->hi - out->lo), sizeof(float));
+    out->counts = ul_malloc((size_t)K, sizeof(int64_t));
+    if (!out->sums || !out->counts) {
+        ul_fisher_classes_free(out);
+        return UL_E_NOMEM;
+    }
+    ul_status st = ul_fisher_class_sums(m, own, tf, ul_fisher_defaults(UL_FISHER_SAMPLE).batch_size, out->sums, out->counts);
+    if (st != UL_OK) ul_fisher_classes_free(out);
+    return st;
 }
 
 /* ---- helpers -------------------------------------------------------------------------------- */
@@ -350,6 +421,27 @@ static ul_status sweep_node(const ul_model *m, const ul_node *nd, ul_dataset *te
     return st;
 }
 
+/* The per-class head sums of a model on its own data: from its Fisher cache, else computed. */
+static ul_status node_classes(ul_net *net, const ul_node *nd, ul_model *m, ul_dataset *train, ul_fisher_classes *cs,
+                              bool *cached) {
+    size_t lo, hi;
+    ul_fisher_head_range(m, &lo, &hi);
+    *cached = nd->fisher[0] && ul_net_fisher_get_classes(net, nd->fisher, nd->ckpt, nd->ap.classes, lo, hi, cs) == UL_OK;
+    if (*cached) return UL_OK;
+    ul_view *own = NULL;
+    ul_transform tf = node_transform(nd);
+    ul_status st = ul_net_own_view(net, &nd->own, train, &own);
+    if (st == UL_OK) st = ul_net_fisher_classes_compute(m, own, &tf, cs);
+    ul_view_free(own);
+    return st;
+}
+
+static bool classes_have(const ul_fisher_classes *cs, const int32_t *U, size_t nU) {
+    for (size_t i = 0; i < nU; i++)
+        if (U[i] >= 0 && U[i] < cs->K && cs->counts[U[i]] > 0) return true;
+    return false;
+}
+
 /* ---- the request ------------------------------------------------------------------------------ */
 
 typedef struct root_fisher {
@@ -489,6 +581,9 @@ ul_status ul_forget(const char *dir, const ul_forget_params *p, ul_forget_result
     /* 1. forget Fishers at the roots, on their original weights (before any change) */
     double t0 = ul_now();
     const bool ga = p->method == UL_FORGET_GA_TRANSFER;
+    /* label requests with the default Fisher take every Fisher from per-class sums (cached) */
+    const bool class_route =
+        p->nlabels > 0 && p->fisher.estimator == UL_FISHER_SAMPLE && p->fisher.scope == UL_FISHER_LAST;
     const bool roots_fisher = p->method == UL_FORGET_FIUN || p->method == UL_FORGET_SEQUENTIAL || ga;
     for (size_t r = 0; r < roots.n && roots_fisher; r++) {
         ul_node rn;
@@ -511,6 +606,14 @@ ul_status ul_forget(const char *dir, const ul_forget_params *p, ul_forget_result
                     st = ul_net_ga_root(m, own, fv, &tf, 0, &gp, rf[r].F, &rf[r].ga_steps, &acc);
                     if (st == UL_OK) rf[r].ga = m, m = NULL;
                     else ul_fail_ctx(st, "gradient ascent at root '%s'", rn.name);
+                } else if (class_route) {
+                    ul_fisher_classes cs;
+                    bool cached;
+                    if ((st = node_classes(net, &rn, m, train, &cs, &cached)) == UL_OK)
+                        st = ul_fisher_from_class_sums(cs.sums, cs.counts, cs.K, cs.lo, cs.hi, P, p->labels, p->nlabels,
+                                                       rf[r].F);
+                    ul_fisher_classes_free(&cs);
+                    if (st != UL_OK) ul_fail_ctx(st, "forget Fisher of root '%s'", rn.name);
                 } else {
                     st = ul_fisher(m, fv, &tf, &p->fisher, rf[r].F);
                     if (st != UL_OK) ul_fail_ctx(st, "forget Fisher of root '%s'", rn.name);
@@ -622,7 +725,23 @@ ul_status ul_forget(const char *dir, const ul_forget_params *p, ul_forget_result
         float *Floc = NULL;
         if (!ID || !F || !Fs) s = UL_E_NOMEM;
         ul_transform tf = node_transform(nd);
-        if (s == UL_OK) {
+        const bool ssd = p->method == UL_FORGET_SSD_LOCAL;
+        bool want_local = ssd || (!o->root && p->local_fisher != UL_LOCAL_OFF);
+        for (size_t k = 0; k < p->nsweep && !o->root; k++) want_local |= p->sweep[k].local != UL_LOCAL_OFF;
+        if (s == UL_OK && class_route) {
+            ul_fisher_classes cs;
+            const double tf0 = ul_now();
+            if ((s = node_classes(net, nd, m, train, &cs, &o->fisher_d_cached)) == UL_OK) {
+                s = ul_fisher_from_class_sums(cs.sums, cs.counts, cs.K, cs.lo, cs.hi, P, NULL, 0, ID);
+                if (s == UL_OK && want_local && classes_have(&cs, p->labels, p->nlabels)) {
+                    if (!(Floc = ul_malloc(P, sizeof(float)))) s = UL_E_NOMEM;
+                    else s = ul_fisher_from_class_sums(cs.sums, cs.counts, cs.K, cs.lo, cs.hi, P, p->labels, p->nlabels,
+                                                       Floc);
+                }
+            }
+            if (!o->fisher_d_cached) o->fisher_d_seconds = ul_now() - tf0;
+            ul_fisher_classes_free(&cs);
+        } else if (s == UL_OK) {
             if (nd->fisher[0] && ul_net_fisher_get(net, nd->fisher, nd->ckpt, &p->fisher, ID, P) == UL_OK) {
                 o->fisher_d_cached = true;
             } else {
@@ -631,11 +750,8 @@ ul_status ul_forget(const char *dir, const ul_forget_params *p, ul_forget_result
                 o->fisher_d_seconds = ul_now() - tf0;
             }
         }
-        const bool ssd = p->method == UL_FORGET_SSD_LOCAL;
         if (s == UL_OK) for (int j = 0; j < nr[i]; j++) Fs[j] = rf[rmap[(size_t)i * roots.n + (size_t)j]].F;
-        bool want_local = ssd || (!o->root && p->local_fisher != UL_LOCAL_OFF);
-        for (size_t k = 0; k < p->nsweep && !o->root; k++) want_local |= p->sweep[k].local != UL_LOCAL_OFF;
-        if (s == UL_OK && want_local) {
+        if (s == UL_OK && want_local && !class_route) {
             /* its own forget samples, when it trained on forget data itself */
             ul_view *fv = NULL;
             if (!own) s = ul_net_own_view(net, &nd->own, train, &own);
