@@ -7,7 +7,7 @@ CMAKE_ARGS ?=
 DEPS := build-essential cmake pkg-config libopenblas-openmp-dev libcjson-dev libcmocka-dev \
         zlib1g-dev libsqlite3-dev sqlite3 libsvm-dev graphviz dataset-fashion-mnist python3-torch python3-numpy
 
-.PHONY: all deps build test test-unit asan demo bench fuzz clean help
+.PHONY: all deps build test test-unit asan demo bench fuzz valgrind clean help
 
 all: build
 
@@ -18,7 +18,8 @@ help:
 	@echo "make asan   build into $(ASAN_DIR)/ with ASan+UBSan and run the unit tests"
 	@echo "make demo   the main job: train and evaluate a model on Fashion-MNIST"
 	@echo "make bench  training/inference throughput, ours and PyTorch's side by side"
-	@echo "make fuzz   libFuzzer targets (clang) for the file and text parsers, FUZZ_SECONDS each [60]"
+	@echo "make fuzz   libFuzzer targets (clang) for the file, registry and text parsers, FUZZ_SECONDS each [60]"
+	@echo "make valgrind  the CLI's main paths under valgrind memcheck (no errors, no leaks)"
 
 deps:
 	@missing=""; for p in $(DEPS); do \
@@ -56,8 +57,12 @@ bench: build
 
 FUZZ_SECONDS ?= 60
 fuzz: deps
-	@command -v clang >/dev/null || { echo "make fuzz needs clang (apt-get install clang)"; exit 1; }
+	@command -v clang >/dev/null || { echo "make fuzz needs clang (apt-get install clang libclang-rt-dev)"; exit 1; }
 	./fuzz/build.sh build-fuzz $(FUZZ_SECONDS)
+
+valgrind: build
+	@command -v valgrind >/dev/null || { echo "make valgrind needs valgrind (apt-get install valgrind)"; exit 1; }
+	./scripts/valgrind.sh $(BUILD)
 
 clean:
 	rm -rf $(BUILD) $(ASAN_DIR) build-fuzz

@@ -233,7 +233,16 @@ int cmd_forget(int argc, char **argv) {
     free(ids);
     if (st != UL_OK) {
         free(sweep);
-        return cli_fail(c.name, st, CLI_FROM_INPUT, dir);
+        /* a request that does not fit the network (labels) is a usage error (2), non-finite results a
+         * numerical failure (5), busy is busy (6), the rest is about the network's files (3) */
+        const cli_origin o = r.fault == UL_FORGET_FAULT_REQUEST  ? CLI_FROM_OPTION
+                             : r.fault == UL_FORGET_FAULT_RESULT ? CLI_FROM_TRAIN
+                                                                 : CLI_FROM_INPUT;
+        rc = cli_fail(c.name, st, o, dir);
+        if (st == UL_E_BUSY)
+            cli_hint("another process wrote the network while this request ran; nothing was changed: run the same "
+                     "command again");
+        return rc;
     }
     if (!quiet) {
         printf("%-14s %5s %6s %9s %9s %9s %9s %9s %8s\n", "model", "root", "roots", "forget", "forget'", "retain",

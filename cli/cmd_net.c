@@ -39,9 +39,13 @@ static int open_net(const char *cmd, const char *dir, bool readonly, ul_net **ou
     struct stat sb;
     *out = NULL;
     snprintf(db, sizeof db, "%s/umig.db", dir);
-    if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
+    if (stat(dir, &sb) != 0) {
         cli_err(cmd, "network directory '%s' does not exist", dir);
         cli_hint("create one with 'unlearn net build %s --scenario mixed ...'", dir);
+        return CLI_EXIT_INPUT;
+    }
+    if (!S_ISDIR(sb.st_mode)) {
+        cli_err(cmd, "'%s' is a file, not a network directory", dir);
         return CLI_EXIT_INPUT;
     }
     if (stat(db, &sb) != 0) {
@@ -303,7 +307,9 @@ static int net_build(int argc, char **argv) {
         if (st == UL_E_NUMERIC) cli_hint("training diverged; try another --seed or fewer --epochs");
         else if (st == UL_E_ARG && strstr(ul_last_error(), "already exists"))
             cli_hint("to resume or extend a network, repeat the options of its first build; for other options use a new DIR");
-        else if (ui.index > 0 || st == UL_E_IO)
+        else if (st == UL_E_BUSY)
+            cli_hint("another process is writing %s; wait for it, then re-run the same command to resume", dir_arg);
+        else if ((ui.index > 0 || st == UL_E_IO) && access(dir_arg, F_OK) == 0)
             cli_hint("models finished so far are kept; fix the cause and re-run the same command to resume");
         return rc;
     }
@@ -1013,6 +1019,8 @@ static int net_check(int argc, char **argv) {
             rc = CLI_EXIT_OK;
         } else {
             printf("net check: %s: %zu problem%s found\n", ul_net_dir(net), problems, problems == 1 ? "" : "s");
+            fflush(stdout);
+            cli_err(c.name, "%s: %zu problem%s found (listed on stdout)", ul_net_dir(net), problems, problems == 1 ? "" : "s");
             rc = CLI_EXIT_INPUT;
         }
     }

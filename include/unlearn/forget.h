@@ -100,6 +100,13 @@ typedef struct ul_forget_node {
     double seconds;           /* this model's unlearning time (I_D if computed, MFIM, dampening, write) */
 } ul_forget_node;
 
+/* Who is at fault when ul_forget fails (the CLI picks its exit status from it). */
+typedef enum ul_forget_fault {
+    UL_FORGET_FAULT_NETWORK = 0, /* the network or its files (missing, damaged, busy, ...) */
+    UL_FORGET_FAULT_REQUEST = 1, /* the request does not fit the network (labels, parameters) */
+    UL_FORGET_FAULT_RESULT = 2   /* unlearning produced non-finite values (dampening, re-training) */
+} ul_forget_fault;
+
 typedef struct ul_forget_result {
     ul_forget_node *nodes;    /* the closure, in creation order (malloc'd) */
     size_t n;
@@ -109,6 +116,7 @@ typedef struct ul_forget_result {
     double total_seconds;     /* whole request, evaluation excluded */
     int64_t request_id;       /* 0 on dry runs */
     char *receipt;            /* JSON receipt (malloc'd) */
+    ul_forget_fault fault;    /* on failure: whose fault it is */
     size_t nsweep;            /* sweep results, [setting * n + node] (malloc'd; NULL without a sweep) */
     double *sweep_forget, *sweep_retain; /* forget and retained accuracy after, as in the nodes */
     size_t *sweep_selected;
@@ -116,7 +124,15 @@ typedef struct ul_forget_result {
 
 void ul_forget_result_free(ul_forget_result *r);
 
-/* Run a request on the network at `dir`. Roots of a sample request: for each sample, the earliest
+/* Feature macros for tests: the commit detects lost updates; damaged Fisher caches are ignored. */
+#define UL_FORGET_CHECKS_CONFLICTS 1
+#define UL_FORGET_VALIDATES_FISHER 1
+
+/* Run a request on the network at `dir`. Refused (UL_E_ARG) when the labels cover every class
+ * (nothing would be retained). The commit checks that every affected model is still at the version
+ * the request read (ul_net_txn_replace_from): when another request replaced one meanwhile, nothing
+ * is committed and UL_E_BUSY says so (run it again). A result with a non-finite value is never
+ * written or committed (UL_E_NUMERIC naming the tensor), dry runs included. Roots of a sample request: for each sample, the earliest
  * models whose own data holds it (none of their ancestors' does); I_f at a root is taken on the
  * request's samples in its own data. The receipt names the id list by the hash of its canonical
  * text (one id per line), stored in the network as objects/<hex>.ids. */
@@ -145,7 +161,8 @@ ul_status ul_net_fisher_get_classes(ul_net *n, const char *hex, const char *ckpt
 /* Compute them on a view (one forward pass). */
 ul_status ul_net_fisher_classes_compute(ul_model *m, const ul_view *own, const ul_transform *tf, ul_fisher_classes *out);
 /* Read a cache into F (P floats). UL_E_NOTFOUND when the cache was made with other parameters
- * or for another checkpoint (the caller recomputes). */
+ * or for another checkpoint, UL_E_FORMAT when it holds negative or non-finite values (a damaged
+ * cache would make dampening factors negative or infinite); the caller recomputes. */
 ul_status ul_net_fisher_get(ul_net *n, const char *hex, const char *ckpt_hex, const ul_fisher_params *p, float *F,
                             size_t P);
 

@@ -509,44 +509,6 @@ static ul_status shared_transform(build_ctx *c) {
     return UL_OK;
 }
 
-/* A writer killed mid-write leaves "objects/<name>.tmp.<pid>.<n>" (ul_write_file_atomic); nothing
- * ever reads it, but `net check` reports it. When a build resumes, remove those whose writer
- * process no longer exists (kill(pid, 0) fails with ESRCH), say so on the log sink and in the
- * network's log ("cleanup" event). Files of live processes, and anything else, are left alone. */
-static void remove_stale_temps(ul_net *n) {
-    char dir[4200];
-    snprintf(dir, sizeof dir, "%s/%s", ul_net_dir(n), UL_NET_OBJECTS);
-    DIR *d = opendir(dir);
-    if (!d) return;
-    cJSON *removed = cJSON_CreateArray();
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL) {
-        const char *t = strstr(e->d_name, ".tmp.");
-        if (!t) continue;
-        char *end = NULL;
-        long pid = strtol(t + 5, &end, 10);
-        if (pid <= 0 || !end || *end != '.' || pid == (long)getpid()) continue;
-        if (kill((pid_t)pid, 0) == 0 || errno != ESRCH) continue;
-        char path[4600];
-        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-        if (unlink(path) == 0) {
-            ul_log(UL_LOG_WARN, "net build: removed %s, left by an interrupted writer (process %ld)", path, pid);
-            cJSON_AddItemToArray(removed, cJSON_CreateString(e->d_name));
-        }
-    }
-    closedir(d);
-    if (cJSON_GetArraySize(removed) > 0) {
-        cJSON *j = cJSON_CreateObject();
-        cJSON_AddItemToObject(j, "removed_temp_files", removed);
-        char *txt = cJSON_PrintUnformatted(j);
-        if (txt) ul_net_log(n, "cleanup", txt);
-        free(txt);
-        cJSON_Delete(j);
-    } else {
-        cJSON_Delete(removed);
-    }
-}
-
 static void log_event(ul_net *n, cJSON *j) {
     char *s = cJSON_PrintUnformatted(j);
     if (s) {
@@ -618,8 +580,7 @@ ul_status ul_net_build(const char *dir, const ul_build_params *p) {
         struct stat sb;
         snprintf(db, sizeof db, "%s/%s", dir, UL_NET_DB);
         if (stat(db, &sb) == 0) {
-            if ((st = ul_net_open(dir, false, &c.net)) != UL_OK) goto done;
-            remove_stale_temps(c.net);
+            if ((st = ul_net_open(dir, false, &c.net)) != UL_OK) goto done; /* removes stale temporary files */
         } else if ((st = ul_net_create(dir, &c.net)) != UL_OK) {
             goto done;
         }

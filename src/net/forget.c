@@ -10,6 +10,7 @@
 #include "unlearn/forget.h"
 
 #include <cjson/cJSON.h>
+#include <float.h>
 #include <math.h>
 #include <omp.h>
 #include <stdio.h>
@@ -117,6 +118,10 @@ ul_status ul_net_fisher_get(ul_net *n, const char *hex, const char *ckpt_hex, co
     }
     memcpy(F, ft->data, sizeof(float) * P);
     ul_st_free(f);
+    for (size_t k = 0; k < P; k++)
+        if (!(F[k] >= 0.0f && F[k] <= FLT_MAX))
+            return ul_fail(UL_E_FORMAT, "Fisher cache %s holds negative or non-finite values (element %zu is %g)", hex, k,
+                           (double)F[k]);
     return UL_OK;
 }
 
@@ -137,7 +142,19 @@ ul_status ul_net_fisher_get_classes(ul_net *n, const char *hex, const char *ckpt
     if ((st = ul_st_read(path, &f)) != UL_OK) return st;
     const char *e = ul_st_meta(f, "estimator"), *s = ul_st_meta(f, "scope"), *c = ul_st_meta(f, "checkpoint"),
                *hl = ul_st_meta(f, "head_lo");
-    const ul_st_tensor *ts = ul_st_find(f, "class_sums"), *tc = ul_st_find(f, "class_counts");
+    const ul_st_tensor *ts = ul_st_find(f, "class_sums"), *tc = ul_st_find(f, "class_counts"),
+                       *tf = ul_st_find(f, "fisher");
+    if (tf && tf->dtype == UL_DT_F32) { /* a damaged cache is reported, whatever part is asked for */
+        for (size_t k = 0; k < (size_t)(tf->end - tf->begin) / sizeof(float); k++) {
+            float v;
+            memcpy(&v, tf->data + k * sizeof(float), sizeof v);
+            if (!(v >= 0.0f && v <= FLT_MAX)) {
+                ul_st_free(f);
+                return ul_fail(UL_E_FORMAT, "Fisher cache %s holds negative or non-finite values (element %zu is %g)",
+                               hex, k, (double)v);
+            }
+        }
+    }
     char lo_s[32];
     snprintf(lo_s, sizeof lo_s, "%zu", lo);
     if (!e || !s || !c || !hl || !ts || !tc || strcmp(e, "sample") != 0 || strcmp(s, "last") != 0 ||
@@ -164,6 +181,11 @@ ul_status ul_net_fisher_get_classes(ul_net *n, const char *hex, const char *ckpt
         if (out->counts[k] < 0) {
             ul_fisher_classes_free(out);
             return ul_fail(UL_E_FORMAT, "Fisher cache %s: negative class count", hex);
+        }
+    for (size_t k = 0; k < (size_t)K * (hi - lo); k++)
+        if (!(out->sums[k] >= 0.0f && out->sums[k] <= FLT_MAX)) {
+            ul_fisher_classes_free(out);
+            return ul_fail(UL_E_FORMAT, "Fisher cache %s holds negative or non-finite per-class values", hex);
         }
     return UL_OK;
 }
@@ -426,8 +448,11 @@ static ul_status node_classes(ul_net *net, const ul_node *nd, ul_model *m, ul_da
                               bool *cached) {
     size_t lo, hi;
     ul_fisher_head_range(m, &lo, &hi);
-    *cached = nd->fisher[0] && ul_net_fisher_get_classes(net, nd->fisher, nd->ckpt, nd->ap.classes, lo, hi, cs) == UL_OK;
+    const ul_status gs =
+        nd->fisher[0] ? ul_net_fisher_get_classes(net, nd->fisher, nd->ckpt, nd->ap.classes, lo, hi, cs) : UL_E_NOTFOUND;
+    *cached = gs == UL_OK;
     if (*cached) return UL_OK;
+    if (gs != UL_E_NOTFOUND) ul_log(UL_LOG_WARN, "forget: model '%s': %s; recomputing its Fisher", nd->name, ul_last_error());
     ul_view *own = NULL;
     ul_transform tf = node_transform(nd);
     ul_status st = ul_net_own_view(net, &nd->own, train, &own);
@@ -488,6 +513,7 @@ static ul_status ga_node(ul_net *net, const ul_node *nd, ul_model *m, const root
 
 ul_status ul_forget(const char *dir, const ul_forget_params *p, ul_forget_result *out) {
     memset(out, 0, sizeof *out);
+    out->fault = UL_FORGET_FAULT_REQUEST;
     if (p->method >= UL_FORGET_METHOD_COUNT) return ul_fail(UL_E_ARG, "forget: unknown method");
     if ((p->nlabels == 0) == (p->nsamples == 0))
         return ul_fail(UL_E_ARG, "forget: give the labels or the sample ids to forget (exactly one of the two)");
@@ -503,6 +529,7 @@ ul_status ul_forget(const char *dir, const ul_forget_params *p, ul_forget_result
         if (!(p->sweep[k].alpha > 0) || !(p->sweep[k].exponent > 0) || !(p->sweep[k].exponent <= 64) ||
             !(p->sweep[k].id_floor >= 0) || p->sweep[k].local >= UL_LOCAL_COUNT)
             return ul_fail(UL_E_ARG, "forget: sweep setting %zu is out of range", k + 1);
+    out->fault = UL_FORGET_FAULT_NETWORK;
     const double t_start = ul_now();
     ul_net *net = NULL;
     ul_status st = ul_net_open(dir, p->dry_run, &net);
@@ -520,6 +547,7 @@ ul_status ul_forget(const char *dir, const ul_forget_params *p, ul_forget_result
     int K = 0;
 
     if (p->nsamples) {
+        /* sample ids come from a file: a list that does not fit the network is bad input (3) */
         if ((st = sample_roots(net, p->samples, p->nsamples, &train, &roots)) != UL_OK) goto done;
         if (roots.n == 0) {
             st = ul_fail(UL_E_ARG, "forget: no model in '%s' trained on any of the %zu requested samples", dir,
@@ -527,8 +555,12 @@ ul_status ul_forget(const char *dir, const ul_forget_params *p, ul_forget_result
             goto done;
         }
     } else {
-        if ((st = ul_net_roots(net, p->labels, p->nlabels, &roots)) != UL_OK) goto done;
+        if ((st = ul_net_roots(net, p->labels, p->nlabels, &roots)) != UL_OK) {
+            if (st == UL_E_ARG) out->fault = UL_FORGET_FAULT_REQUEST; /* a label no model can output */
+            goto done;
+        }
         if (roots.n == 0) {
+            out->fault = UL_FORGET_FAULT_REQUEST;
             ul_node *all = NULL;
             size_t cnt = 0;
             int32_t bad = -1;
@@ -564,8 +596,20 @@ ul_status ul_forget(const char *dir, const ul_forget_params *p, ul_forget_result
     for (size_t i = 0; i < p->nlabels; i++)
         if (p->labels[i] < 0 || p->labels[i] >= K) {
             st = ul_fail(UL_E_ARG, "forget: label %d is outside the models' %d classes", p->labels[i], K);
+            out->fault = UL_FORGET_FAULT_REQUEST;
             goto done;
         }
+    if (p->nlabels) {
+        /* forgetting every class leaves nothing to retain: not an unlearning request */
+        size_t covered = 0;
+        for (int l = 0; l < K; l++) covered += in_set(p->labels, p->nlabels, l);
+        if ((int)covered == K) {
+            st = ul_fail(UL_E_ARG, "forget: the labels cover all %d classes of the models, which would leave nothing to "
+                                   "retain (forget a subset of the labels)", K);
+            out->fault = UL_FORGET_FAULT_REQUEST;
+            goto done;
+        }
+    }
     if ((st = ul_dataset_load(nodes[0].own.data, "test", &test)) != UL_OK) goto done;
     (void)ul_dataset_hash(test); /* computed once here, before threads read the dataset */
     for (size_t i = 0; i < closure.n; i++)
@@ -773,8 +817,17 @@ ul_status ul_forget(const char *dir, const ul_forget_params *p, ul_forget_result
                 dp.lambda = p->lambda;
                 dp.exponent = p->exponent;
                 o->selected = dampen_floor(ul_model_params(m), ID, F, P, p->id_floor, &dp);
-                if (o->selected == (size_t)-1) s = UL_E_NOMEM;
-                else s = put_version(net, nd, m, p->method, p->dry_run, o->after);
+                int bad_t = -1;
+                if (o->selected == (size_t)-1) {
+                    s = UL_E_NOMEM;
+                } else if (ul_model_find_nonfinite(m, &bad_t) >= 0) {
+                    s = ul_fail(UL_E_NUMERIC, "dampening produced a non-finite value in tensor '%s'",
+                                bad_t >= 0 ? ul_model_tensor(m, bad_t)->name : "?");
+#pragma omp atomic write
+                    out->fault = UL_FORGET_FAULT_RESULT;
+                } else {
+                    s = put_version(net, nd, m, p->method, p->dry_run, o->after);
+                }
             }
         }
         o->seconds = ul_now() - ts;
@@ -788,8 +841,10 @@ ul_status ul_forget(const char *dir, const ul_forget_params *p, ul_forget_result
     if (par_st == UL_OK && p->method == UL_FORGET_FINETUNE) {
         double *secs = ul_calloc(closure.n, sizeof *secs);
         if (!secs) par_st = UL_E_NOMEM;
-        else if ((par_st = ul_net_finetune(net, nodes, closure.n, p, train, p->finetune_epochs, models, secs)) != UL_OK)
+        else if ((par_st = ul_net_finetune(net, nodes, closure.n, p, train, p->finetune_epochs, models, secs)) != UL_OK) {
             snprintf(err_msg, sizeof err_msg, "%s", ul_last_error());
+            if (par_st == UL_E_NUMERIC) out->fault = UL_FORGET_FAULT_RESULT; /* fine-tuning diverged */
+        }
         for (size_t i = 0; i < closure.n && par_st == UL_OK; i++) {
             res[i].seconds = secs[i];
             if ((par_st = put_version(net, &nodes[i], models[i], p->method, p->dry_run, res[i].after)) != UL_OK)
@@ -807,6 +862,7 @@ ul_status ul_forget(const char *dir, const ul_forget_params *p, ul_forget_result
                 if (p->method == UL_FORGET_SEQUENTIAL && res[i].root) given[i] = models[i];
             par_st = ul_net_rederive(net, nodes, closure.n, p, train, given, fresh, secs);
             if (par_st != UL_OK) snprintf(err_msg, sizeof err_msg, "%s", ul_last_error());
+            if (par_st == UL_E_NUMERIC) out->fault = UL_FORGET_FAULT_RESULT; /* re-training diverged */
             for (size_t i = 0; i < closure.n && par_st == UL_OK; i++) {
                 if (given[i]) {
                     ul_model_free(fresh[i]);
@@ -901,9 +957,9 @@ ul_status ul_forget(const char *dir, const ul_forget_params *p, ul_forget_result
     if (!p->dry_run) {
         if ((st = ul_net_begin(net, "forget", req_json ? req_json : "{}", &txn)) == UL_OK) {
             for (size_t i = 0; i < closure.n && st == UL_OK; i++)
-                st = ul_net_txn_replace(txn, res[i].name, res[i].after, NULL,
-                                        res[i].retain_acc_after < 0 ? -1.0 : res[i].retain_acc_after / 100.0,
-                                        &res[i].new_version);
+                st = ul_net_txn_replace_from(txn, res[i].name, nodes[i].id, res[i].after, NULL,
+                                             res[i].retain_acc_after < 0 ? -1.0 : res[i].retain_acc_after / 100.0,
+                                             &res[i].new_version);
             out->total_seconds = ul_now() - t_start;
             cJSON_AddNumberToObject(tm, "total_seconds", out->total_seconds);
             char *rj = cJSON_PrintUnformatted(rec);
@@ -925,7 +981,11 @@ ul_status ul_forget(const char *dir, const ul_forget_params *p, ul_forget_result
         res = NULL;
     }
 done:
-    if (st != UL_OK) ul_forget_result_free(out);
+    if (st != UL_OK) {
+        const ul_forget_fault fault = out->fault;
+        ul_forget_result_free(out);
+        out->fault = fault;
+    }
     cJSON_Delete(rec);
     if (rf)
         for (size_t r = 0; r < roots.n; r++) {

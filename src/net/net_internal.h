@@ -78,6 +78,10 @@ const char *ul_net_arity_problem(ul_edge_type e, int nparents);
 
 /* DIR/objects/<hex>.<ext> into buf (no existence check). */
 ul_status ul_net_object_file(const ul_net *n, const char *hex, const char *ext, char *buf, size_t bufsz);
+/* Remove objects/<...>.tmp.<pid>.<n> files whose writer process no longer exists (a writer killed
+ * mid-write leaves them), say so on the log sink and in the network's log ("cleanup" event).
+ * Files of live processes and anything else are left alone. Called by every writable open. */
+void ul_net_remove_stale_temps(ul_net *n);
 /* The object exists and its file re-hashes to hex: UL_E_NOTFOUND / UL_E_FORMAT naming the model
  * and field otherwise. */
 ul_status ul_net_verify_object(const ul_net *n, const char *hex, const char *ext, const char *model,
