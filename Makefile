@@ -5,14 +5,18 @@ ASAN_DIR  ?= build-asan
 JOBS      ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_ARGS ?=
 DEPS := build-essential cmake pkg-config libopenblas-openmp-dev libcjson-dev libcmocka-dev \
-        zlib1g-dev libsqlite3-dev sqlite3 libsvm-dev graphviz dataset-fashion-mnist python3-torch python3-numpy
+        zlib1g-dev libsqlite3-dev sqlite3 libsvm-dev graphviz gnuplot-nox dataset-fashion-mnist python3-torch python3-numpy
+# Optional and large: the headless browser of the report's browser test (test_cli_report_browser is
+# skipped without it).
+DEPS_BROWSER := chromium
 
-.PHONY: all deps build test test-unit asan demo bench fuzz valgrind clean help
+.PHONY: all deps deps-browser install-debs build test test-unit asan demo bench fuzz valgrind clean help
 
 all: build
 
 help:
 	@echo "make deps   install missing Debian packages (apt-get; idempotent)"
+	@echo "make deps-browser  also install Chromium for the report's browser test (large; optional)"
 	@echo "make        build library, CLI, tests and benchmarks into $(BUILD)/"
 	@echo "make test   run the whole test suite (CTest + cmocka)"
 	@echo "make asan   build into $(ASAN_DIR)/ with ASan+UBSan and run the unit tests"
@@ -22,7 +26,14 @@ help:
 	@echo "make valgrind  the CLI's main paths under valgrind memcheck (no errors, no leaks)"
 
 deps:
-	@missing=""; for p in $(DEPS); do \
+	@$(MAKE) --no-print-directory install-debs PKGS="$(DEPS)"
+
+deps-browser: deps
+	@$(MAKE) --no-print-directory install-debs PKGS="$(DEPS_BROWSER)"
+
+# install-debs PKGS="...": apt-get install of the packages that are not installed yet
+install-debs:
+	@missing=""; for p in $(PKGS); do \
 	  dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
 	done; \
 	if [ -n "$$missing" ]; then \

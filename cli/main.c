@@ -23,6 +23,8 @@ static const cli_command commands[] = {
     {"info", cmd_info, "describe a checkpoint: architecture, parameters, tensors, metadata"},
     {"net", cmd_net, "model inheritance networks: build a scenario, add, show, log, check"},
     {"forget", cmd_forget, "unlearn labels from a model network (FIUn + MFIM) with a deletion receipt"},
+    {"receipt", cmd_receipt, "print or verify the deletion receipt of a committed request"},
+    {"report", cmd_report, "an HTML report (DAG, accuracy and timing figures) of forget results"},
 };
 #define NCOMMANDS ((int)(sizeof commands / sizeof commands[0]))
 

@@ -66,6 +66,13 @@ echo "== unlearn forget $net --labels 3 --method retrain --dry-run (the exact an
 "$cli" forget "$net" --labels 3 --method retrain --dry-run --threads "$threads" -o "$out/retrain-3.json"
 
 echo
+echo "== unlearn receipt $work --verify (the stored deletion receipt, checked against the network)"
+"$cli" receipt "$work" --verify --threads "$threads"
+echo
+echo "== unlearn report $out/forget-3.json --compare $out/retrain-3.json -o $out/report"
+"$cli" report "$out/forget-3.json" --compare "$out/retrain-3.json" -o "$out/report"
+
+echo
 echo "== files"
 echo "  model       $model"
 echo "  info        $out/cnn.info.txt"
@@ -73,3 +80,4 @@ echo "  evaluation  $out/cnn.eval.txt (table), $out/cnn.eval.json (JSON)"
 if [[ -f "$out/cnn.train.txt" ]]; then echo "  training    $out/cnn.train.txt (summary)"; fi
 echo "  network     $net (DOT: $out/net-mixed.dot$([[ -f "$out/net-mixed.svg" ]] && echo ", SVG: $out/net-mixed.svg"))"
 echo "  unlearning  $work (after FIUn), receipt $out/forget-3.json; retrain baseline $out/retrain-3.json"
+echo "  report      $out/report/index.html"

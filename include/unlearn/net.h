@@ -192,6 +192,21 @@ ul_status ul_net_history(ul_net *n, const char *name, ul_node **out, size_t *cou
  * "<seq> <UTC time> <event> <detail JSON>\n" ("" when empty). *text malloc'd, caller frees. */
 ul_status ul_net_read_log(ul_net *n, char **text);
 
+/* A committed request (the requests table): its kind ("forget"), UTC creation time, the request
+ * JSON written by ul_net_begin and the receipt JSON written by ul_net_commit. */
+typedef struct ul_net_request {
+    int64_t id;
+    char kind[32];
+    char created_at[40];
+    char *request;  /* JSON object text (malloc'd) */
+    char *receipt;  /* JSON object text (malloc'd); "{}" when the writer gave none */
+} ul_net_request;
+/* Read request `id`, or with id 0 the latest request (of `kind` when kind is not NULL). Only
+ * committed requests are visible. UL_E_NOTFOUND names the network and the ids it has. Free the
+ * strings with ul_net_request_free. Works on a read-only handle. */
+ul_status ul_net_get_request(ul_net *n, int64_t id, const char *kind, ul_net_request *out);
+void ul_net_request_free(ul_net_request *r);
+
 /* ---- graph queries (over current versions; results are model names in creation order) */
 
 typedef struct ul_name_list {
