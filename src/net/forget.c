@@ -953,6 +953,19 @@ ul_status ul_forget(const char *dir, const ul_forget_params *p, ul_forget_result
     cJSON_AddNumberToObject(tm, "makespan_seconds", out->makespan_seconds);
     cJSON_AddNumberToObject(tm, "sum_seconds", out->sum_seconds);
     cJSON_AddStringToObject(rec, "tool_version", UL_VERSION_STRING);
+#ifdef UL_GIT_COMMIT
+    cJSON_AddStringToObject(rec, "git_commit", UL_GIT_COMMIT);
+#endif
+    /* the edges into the affected models, as they were when the request ran (for reports) */
+    cJSON *je = cJSON_AddArrayToObject(rec, "edges");
+    for (size_t i = 0; i < closure.n; i++)
+        for (int k = 0; k < nodes[i].nparents; k++) {
+            cJSON *e = cJSON_CreateObject();
+            cJSON_AddStringToObject(e, "parent", nodes[i].parents[k]);
+            cJSON_AddStringToObject(e, "child", nodes[i].name);
+            cJSON_AddStringToObject(e, "type", ul_edge_name(nodes[i].edge));
+            cJSON_AddItemToArray(je, e);
+        }
     char *req_json = cJSON_PrintUnformatted(req);
     if (!p->dry_run) {
         if ((st = ul_net_begin(net, "forget", req_json ? req_json : "{}", &txn)) == UL_OK) {
