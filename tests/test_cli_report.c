@@ -116,7 +116,7 @@ static cJSON *fiun_json(void) {
 static void write_full_report(const char *out) {
     run_result r = run("report '%s' --compare '%s' -o '%s'", g_fiun, g_retrain, out);
     EXPECT_CODE(r, 0, "report --compare");
-    EXPECT_HAS(r.out, "index.html (3 figures as SVG and PNG; edges from the network at ", "report summary line");
+    EXPECT_HAS(r.out, "index.html (3 figures as SVG and PNG; edges from the results file)", "report summary line");
     run_free(&r);
 }
 
@@ -170,8 +170,9 @@ static void test_report(void **s) {
 static void test_edges(void **s) {
     (void)s;
     char out[400];
-    /* the results carry edges */
+    /* the results carry edges (forget writes them; here a hand-made list of one) */
     cJSON *j = fiun_json();
+    cJSON_DeleteItemFromObject(j, "edges");
     cJSON *edges = cJSON_AddArrayToObject(j, "edges"), *e = cJSON_CreateObject();
     cJSON_AddStringToObject(e, "parent", "a");
     cJSON_AddStringToObject(e, "child", "c");
@@ -280,7 +281,7 @@ static void test_tools_and_output(void **s) {
              g_dir);
     int st = system(cmd);
     assert_true(WIFEXITED(st));
-    assert_int_equal(WEXITSTATUS(st), 4);
+    assert_int_equal(WEXITSTATUS(st), 3); /* a missing tool: UL_E_UNSUPPORTED, exit 3 like other unsupported setups */
     char *err = slurp(ult_path(g_dir, "err.txt"), NULL);
     EXPECT_HAS(err, "Graphviz 'dot' was not found on PATH", "missing dot");
     free(err);
@@ -297,7 +298,7 @@ static void test_tools_and_output(void **s) {
     snprintf(cmd, sizeof cmd, "PATH='%s' '%s' report '%s' -o '%s' >/dev/null 2>'%s/err.txt'", bin, g_cli, g_fiun, out, g_dir);
     st = system(cmd);
     assert_true(WIFEXITED(st));
-    assert_int_equal(WEXITSTATUS(st), 4);
+    assert_int_equal(WEXITSTATUS(st), 3); /* a missing tool: UL_E_UNSUPPORTED, exit 3 like other unsupported setups */
     err = slurp(ult_path(g_dir, "err.txt"), NULL);
     EXPECT_HAS(err, "'gnuplot' was not found on PATH", "missing gnuplot");
     free(err);
