@@ -17,7 +17,7 @@
 #include "common.h"
 #include "opts.h"
 
-enum { O_LABELS, O_SAMPLES, O_METHOD, O_ALPHA, O_LAMBDA, O_EXPONENT, O_FLOOR, O_MFIM_C, O_SCOPE, O_ESTIMATOR, O_LOCAL, O_THREADS, O_DRY, O_SWEEP, O_OUTPUT, O_QUIET, O_COUNT };
+enum { O_LABELS, O_SAMPLES, O_METHOD, O_ALPHA, O_LAMBDA, O_EXPONENT, O_FLOOR, O_GRAN, O_MFIM_C, O_SCOPE, O_ESTIMATOR, O_LOCAL, O_THREADS, O_DRY, O_SWEEP, O_OUTPUT, O_QUIET, O_COUNT };
 
 static void print_acc(double a) {
     if (a < 0) printf("%8s", "-");
@@ -47,14 +47,15 @@ static sweep_stats sweep_summary(const ul_forget_result *r, size_t k) {
  * spaces between keys) into the cartesian product of the values; unlisted keys take the request's
  * value. At most 4096 settings. */
 static ul_status parse_sweep(const char *spec, const ul_forget_params *base, ul_forget_setting **out, size_t *n) {
-    enum { K_ALPHA, K_EXP, K_FLOOR, K_LOCAL, K_N };
-    static const char *const keys[K_N] = {"alpha", "exponent", "id-floor", "local-fisher"};
+    enum { K_ALPHA, K_EXP, K_FLOOR, K_LOCAL, K_GRAN, K_N };
+    static const char *const keys[K_N] = {"alpha", "exponent", "id-floor", "local-fisher", "granularity"};
     double vals[K_N][64];
     int nv[K_N] = {0};
     vals[K_ALPHA][0] = base->alpha;
     vals[K_EXP][0] = base->exponent;
     vals[K_FLOOR][0] = base->id_floor;
     vals[K_LOCAL][0] = base->local_fisher;
+    vals[K_GRAN][0] = base->units;
     char *buf = strdup(spec);
     if (!buf) return UL_E_NOMEM;
     ul_status st = UL_OK;
@@ -68,7 +69,7 @@ static ul_status parse_sweep(const char *spec, const ul_forget_params *base, ul_
                 if (strcmp(tok, keys[k]) == 0) key = k;
         }
         if (key < 0) {
-            st = ul_fail(UL_E_ARG, "sweep '%s': '%s' is not key=values (keys: alpha, exponent, id-floor, local-fisher)",
+            st = ul_fail(UL_E_ARG, "sweep '%s': '%s' is not key=values (keys: alpha, exponent, id-floor, local-fisher, granularity)",
                          spec, tok);
             break;
         }
@@ -83,7 +84,9 @@ static ul_status parse_sweep(const char *spec, const ul_forget_params *base, ul_
                 break;
             }
             double x = 0;
-            if (key == K_LOCAL) {
+            if (key == K_GRAN) {
+                x = strcmp(v, "element") == 0 ? 0 : strcmp(v, "unit") == 0 ? 1 : -1;
+            } else if (key == K_LOCAL) {
                 x = strcmp(v, "off") == 0 ? UL_LOCAL_OFF : strcmp(v, "merge") == 0 ? UL_LOCAL_MERGE
                     : strcmp(v, "only") == 0                                       ? UL_LOCAL_ONLY
                                                                                    : -1;
@@ -114,8 +117,9 @@ static ul_status parse_sweep(const char *spec, const ul_forget_params *base, ul_
         for (int e = 0; e < nv[K_EXP]; e++)
             for (int f = 0; f < nv[K_FLOOR]; f++)
                 for (int l = 0; l < nv[K_LOCAL]; l++)
-                    s[i++] = (ul_forget_setting){vals[K_ALPHA][a], vals[K_EXP][e], vals[K_FLOOR][f],
-                                                 (ul_local_fisher)(int)vals[K_LOCAL][l]};
+                    for (int g = 0; g < nv[K_GRAN]; g++)
+                        s[i++] = (ul_forget_setting){vals[K_ALPHA][a], vals[K_EXP][e], vals[K_FLOOR][f],
+                                                     (ul_local_fisher)(int)vals[K_LOCAL][l], vals[K_GRAN][g] != 0};
     *out = s;
     *n = total;
     return UL_OK;
@@ -136,6 +140,9 @@ int cmd_forget(int argc, char **argv) {
         [O_FLOOR] = {"id-floor", 0, "F", "0",
                      "FIUn: dampen against I_D + F * mean(I_D) so that tiny full-data Fishers are not selected "
                      "(0 = the plain rule; see docs/fiun.md)"},
+        [O_GRAN] = {"granularity", 0, "element|unit", "element",
+                    "FIUn: select and dampen single values (the spec), or whole units (one output of a layer, e.g. "
+                    "a class's row of the head) by their summed Fishers"},
         [O_MFIM_C] = {"mfim-c", 0, "C", "5", "MFIM divisor base: max of K root Fishers / C^(K-1)"},
         [O_SCOPE] = {"scope", 0, "last|all", "last", "Fisher scope: the final linear layer or every parameter"},
         [O_ESTIMATOR] = {"estimator", 0, "sample|batch", "sample",
@@ -148,7 +155,8 @@ int cmd_forget(int argc, char **argv) {
         [O_DRY] = {"dry-run", 0, NULL, "off", "compute and report, change nothing"},
         [O_SWEEP] = {"sweep", 0, "SPEC", NULL,
                      "with --dry-run: also try every combination of the listed values, e.g. "
-                     "'alpha=1,2;exponent=1,2;id-floor=0,1;local-fisher=merge,only' (unlisted keys keep the "
+                     "'alpha=1,2;exponent=1,2;id-floor=0,1;local-fisher=merge,only;granularity=element,unit' (unlisted "
+                     "keys keep the "
                      "request's value) and print forget/retained accuracy per setting"},
         [O_OUTPUT] = {"output", 'o', "FILE", NULL, "write the results JSON (receipt and configuration) here"},
         [O_QUIET] = {"quiet", 'q', NULL, "off", "print only errors"},
@@ -172,9 +180,9 @@ int cmd_forget(int argc, char **argv) {
     if (rc) return rc;
     ul_forget_params p = ul_forget_defaults();
     long threads;
-    int scope, est, local;
+    int scope, est, local, gran;
     static const char *const scopes[] = {"last", "all"}, *const ests[] = {"sample", "batch"},
-                             *const locals[] = {"off", "merge", "only"};
+                             *const locals[] = {"off", "merge", "only"}, *const grans[] = {"element", "unit"};
     if ((rc = cli_get_double(&c, &opts[O_ALPHA], 0.0, 1e12, true, &p.alpha)) ||
         (rc = cli_get_double(&c, &opts[O_LAMBDA], 0.0, 1e12, true, &p.lambda)) ||
         (rc = cli_get_double(&c, &opts[O_EXPONENT], 0.0, 64.0, true, &p.exponent)) ||
@@ -183,6 +191,7 @@ int cmd_forget(int argc, char **argv) {
         (rc = cli_get_choice(&c, &opts[O_SCOPE], scopes, 2, &scope)) ||
         (rc = cli_get_choice(&c, &opts[O_ESTIMATOR], ests, 2, &est)) ||
         (rc = cli_get_choice(&c, &opts[O_LOCAL], locals, 3, &local)) ||
+        (rc = cli_get_choice(&c, &opts[O_GRAN], grans, 2, &gran)) ||
         (rc = cli_get_long(&c, &opts[O_THREADS], 0, 4096, &threads)))
         return rc;
     ul_status st = ul_forget_method_parse(opts[O_METHOD].value, &p.method);
@@ -192,6 +201,7 @@ int cmd_forget(int argc, char **argv) {
     p.threads = (int)threads;
     p.dry_run = cli_get_flag(&opts[O_DRY]);
     p.local_fisher = (ul_local_fisher)local;
+    p.units = gran == 1;
     const bool quiet = cli_get_flag(&opts[O_QUIET]);
     const char *output = opts[O_OUTPUT].given ? opts[O_OUTPUT].value : NULL;
     if (output && (rc = cli_check_output_path(c.name, "-o/--output", output))) return rc;
@@ -266,12 +276,12 @@ int cmd_forget(int argc, char **argv) {
         if (r.nsweep) {
             printf("\nsweep (%zu settings; accuracies are means over the %zu models, worst = highest forget):\n",
                    r.nsweep, r.n);
-            printf("%8s %8s %8s %6s %9s %9s %9s %9s\n", "alpha", "exponent", "id-floor", "local", "forget'",
-                   "worst", "retain'", "dampened");
+            printf("%8s %8s %8s %6s %8s %9s %9s %9s %9s\n", "alpha", "exponent", "id-floor", "local", "unit",
+                   "forget'", "worst", "retain'", "dampened");
             for (size_t k = 0; k < r.nsweep; k++) {
                 sweep_stats st_ = sweep_summary(&r, k);
-                printf("%8g %8g %8g %6s ", p.sweep[k].alpha, p.sweep[k].exponent, p.sweep[k].id_floor,
-                       ul_local_fisher_name(p.sweep[k].local));
+                printf("%8g %8g %8g %6s %8s ", p.sweep[k].alpha, p.sweep[k].exponent, p.sweep[k].id_floor,
+                       ul_local_fisher_name(p.sweep[k].local), p.sweep[k].units ? "unit" : "element");
                 print_acc(st_.fmean);
                 printf(" ");
                 print_acc(st_.fworst);
@@ -294,6 +304,7 @@ int cmd_forget(int argc, char **argv) {
                 cJSON_AddNumberToObject(o, "exponent", p.sweep[k].exponent);
                 cJSON_AddNumberToObject(o, "id_floor", p.sweep[k].id_floor);
                 cJSON_AddStringToObject(o, "local_fisher", ul_local_fisher_name(p.sweep[k].local));
+                cJSON_AddStringToObject(o, "granularity", p.sweep[k].units ? "unit" : "element");
                 cJSON_AddNumberToObject(o, "forget_acc_mean", ss.fmean);
                 cJSON_AddNumberToObject(o, "forget_acc_worst", ss.fworst);
                 cJSON_AddNumberToObject(o, "retain_acc_mean", ss.rmean);

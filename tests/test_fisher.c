@@ -289,6 +289,42 @@ static void test_class_sums(void **s) {
     ul_dataset_free(d);
 }
 
+/* Units: an mlp's layer fc2 (weight [3, 4], bias [3]) has 3 units of 5 values each; a unit is
+ * selected by its sums and scaled as a whole; the other units and layers are untouched. */
+static void test_dampen_units(void **s) {
+    (void)s;
+    ul_arch_params ap = {.in_c = 1, .in_h = 2, .in_w = 3, .classes = 3};
+    ul_model *m;
+    ULT_OK(ul_model_create("mlp:6-4-3", &ap, 1, &m));
+    const size_t P = ul_model_num_params(m);
+    const ul_tensor_info *w = ul_model_find_tensor(m, "fc2.weight"), *b = ul_model_find_tensor(m, "fc2.bias");
+    assert_non_null(w);
+    assert_non_null(b);
+    float *ID = calloc(P, sizeof(float)), *IF = calloc(P, sizeof(float)), *before = malloc(P * sizeof(float));
+    memcpy(before, ul_model_params(m), P * sizeof(float));
+    for (int u = 0; u < 3; u++) {
+        for (int j = 0; j < 4; j++) ID[w->offset + (size_t)u * 4 + (size_t)j] = 1.0f;
+        ID[b->offset + (size_t)u] = 1.0f;
+    }
+    /* unit 1: sum I_f = 20 > 2 * sum I_D = 10, concentrated on one value; unit 2: one large value
+     * (element-wise it would be selected) but a sum of 6 < 10 */
+    IF[w->offset + 4] = 20.0f;
+    IF[w->offset + 8] = 6.0f;
+    ul_dampen_params dp = ul_dampen_defaults(2.0);
+    dp.exponent = 2.0;
+    const size_t n = ul_dampen_units(m, ul_model_params(m), ID, IF, &dp);
+    assert_int_equal(n, 5);
+    const float *th = ul_model_params(m);
+    const double beta = pow(5.0 / 20.0, 2.0);
+    for (size_t k = 0; k < P; k++) {
+        const bool unit1 = (k >= w->offset + 4 && k < w->offset + 8) || k == b->offset + 1;
+        const float want = unit1 ? (float)(beta * (double)before[k]) : before[k];
+        if (th[k] != want) fail_msg("value %zu: %g, want %g", k, (double)th[k], (double)want);
+    }
+    free(ID); free(IF); free(before);
+    ul_model_free(m);
+}
+
 static void test_errors(void **s) {
     (void)s;
     ul_dataset *d = make_data(1, 3, 4, 3, 9, 1);
@@ -384,6 +420,7 @@ int main(void) {
         cmocka_unit_test(test_batch_estimator), cmocka_unit_test(test_threads_identical),
         cmocka_unit_test(test_errors),          cmocka_unit_test(test_dampen_rule),
         cmocka_unit_test(test_mfim),            cmocka_unit_test(test_class_sums),
+        cmocka_unit_test(test_dampen_units),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

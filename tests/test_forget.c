@@ -497,19 +497,20 @@ static void test_sweep(void **s) {
     (void)s;
     const int32_t lab[1] = {3};
     ul_forget_params p = params(lab, 1);
-    const ul_forget_setting set[3] = {{1.0, 1.0, 0.0, UL_LOCAL_OFF}, {2.0, 2.0, 0.5, UL_LOCAL_MERGE},
-                                      {1.0, 1.0, 0.5, UL_LOCAL_OFF}};
+    const ul_forget_setting set[4] = {{1.0, 1.0, 0.0, UL_LOCAL_OFF, false}, {2.0, 2.0, 0.5, UL_LOCAL_MERGE, false},
+                                      {1.0, 1.0, 0.5, UL_LOCAL_OFF, false}, {3.0, 3.0, 0.0, UL_LOCAL_ONLY, true}};
     p.sweep = set;
-    p.nsweep = 3;
+    p.nsweep = 4;
     ul_forget_result sw, one;
     ULT_OK(ul_forget(g_net, &p, &sw));
-    assert_int_equal(sw.nsweep, 3);
-    for (int k = 0; k < 3; k++) {
+    assert_int_equal(sw.nsweep, 4);
+    for (int k = 0; k < 4; k++) {
         ul_forget_params q = params(lab, 1);
         q.alpha = set[k].alpha;
         q.exponent = set[k].exponent;
         q.id_floor = set[k].id_floor;
         q.local_fisher = set[k].local;
+        q.units = set[k].units;
         ULT_OK(ul_forget(g_net, &q, &one));
         for (size_t i = 0; i < one.n; i++) {
             assert_true(sw.sweep_forget[(size_t)k * sw.n + i] == one.nodes[i].forget_acc_after);

@@ -83,6 +83,16 @@ ul_dampen_params ul_dampen_defaults(double alpha);
  * never touched. */
 size_t ul_dampen(float *theta, const float *ID, const float *If, size_t n, const ul_dampen_params *p);
 
+/* The same rule at the granularity of units: a unit is one output of a layer (a row of a linear
+ * weight with its bias, one output channel of a convolution with its bias, one channel of a
+ * BatchNorm's weight and bias). A unit is selected when the sum of I_f over its values exceeds
+ * alpha times the sum of I_D, and all its values are scaled by min((lambda * sum I_D / sum I_f)^e,
+ * beta_max). Per-element ratios of small Fishers are noisy (a confidently learned class whose
+ * row has a tiny I_D gets selected by a few forget gradients); the unit sums are not. Units wholly
+ * outside a Fisher scope have zero sums and are never selected. theta, ID and If cover the
+ * model's parameter block. Returns the number of values scaled. */
+size_t ul_dampen_units(const ul_model *m, float *theta, const float *ID, const float *If, const ul_dampen_params *p);
+
 /* MFIM (fiun.md decision 6): out[k] = max_j F_j[k] / c^(K-1) over K >= 1 forget Fishers; K = 1
  * copies F_0 exactly. `out` may alias F[0]. */
 void ul_mfim(const float *const *F, int K, size_t n, double c, float *out);

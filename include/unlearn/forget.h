@@ -51,6 +51,7 @@ const char *ul_local_fisher_name(ul_local_fisher l);
 typedef struct ul_forget_setting {
     double alpha, exponent, id_floor;
     ul_local_fisher local;
+    bool units;               /* dampen per unit (ul_dampen_units) instead of per element */
 } ul_forget_setting;
 
 typedef struct ul_forget_params {
@@ -66,6 +67,8 @@ typedef struct ul_forget_params {
     double exponent;          /* dampening exponent e: factor min((lambda*I_D/I_f)^e, 1) (1) */
     double id_floor;          /* dampen against I_D + id_floor * mean(non-zero I_D) inside the Fisher
                                  scope (0: the plain rule); see docs/fiun.md */
+    bool units;               /* select and dampen whole units (one output of a layer: a class's row
+                                 of the head) by their summed Fishers instead of single values */
     double mfim_c;            /* MFIM divisor base c (5) */
     ul_fisher_params fisher;  /* estimator and scope, used for I_f and I_D alike */
     ul_local_fisher local_fisher; /* fiun.md §7 Q3: what a non-root model that trained on forget data

@@ -397,9 +397,9 @@ static ul_status node_forget_fisher(bool ssd, ul_local_fisher lm, const float **
  * or I_f[k] is non-zero (the Fisher scope), so that parameters whose full-data Fisher is tiny
  * (confidently learned classes) are not selected by small forget gradients. id_floor = 0 is the
  * plain rule. Returns the number of selected values, (size_t)-1 when out of memory. */
-static size_t dampen_floor(float *theta, const float *ID, const float *F, size_t P, double id_floor,
-                           const ul_dampen_params *dp) {
-    if (!(id_floor > 0)) return ul_dampen(theta, ID, F, P, dp);
+static size_t dampen_floor(const ul_model *m, float *theta, const float *ID, const float *F, size_t P, double id_floor,
+                           bool units, const ul_dampen_params *dp) {
+    if (!(id_floor > 0)) return units ? ul_dampen_units(m, theta, ID, F, dp) : ul_dampen(theta, ID, F, P, dp);
     double sum = 0.0;
     size_t nz = 0;
     for (size_t k = 0; k < P; k++)
@@ -408,7 +408,7 @@ static size_t dampen_floor(float *theta, const float *ID, const float *F, size_t
     float *I2 = ul_malloc(P ? P : 1, sizeof(float));
     if (!I2) return (size_t)-1;
     for (size_t k = 0; k < P; k++) I2[k] = (ID[k] > 0 || F[k] > 0) ? ID[k] + add : ID[k];
-    size_t sel = ul_dampen(theta, I2, F, P, dp);
+    size_t sel = units ? ul_dampen_units(m, theta, I2, F, dp) : ul_dampen(theta, I2, F, P, dp);
     free(I2);
     return sel;
 }
@@ -432,7 +432,7 @@ static ul_status sweep_node(const ul_model *m, const ul_node *nd, ul_dataset *te
         ul_dampen_params dp = ul_dampen_defaults(q->alpha);
         dp.lambda = p->lambda;
         dp.exponent = q->exponent;
-        size_t s = dampen_floor(ul_model_params(w), ID, F, P, q->id_floor, &dp);
+        size_t s = dampen_floor(w, ul_model_params(w), ID, F, P, q->id_floor, q->units, &dp);
         if (s == (size_t)-1) { st = UL_E_NOMEM; break; }
         sel[k * stride] = s;
         fa[k * stride] = fsv ? acc_view(w, fsv, rl, nrl, &tf, &cnt) : acc_on(w, test, &tf, fl, nfl, &cnt);
@@ -816,7 +816,7 @@ ul_status ul_forget(const char *dir, const ul_forget_params *p, ul_forget_result
                 ul_dampen_params dp = ul_dampen_defaults(p->alpha);
                 dp.lambda = p->lambda;
                 dp.exponent = p->exponent;
-                o->selected = dampen_floor(ul_model_params(m), ID, F, P, p->id_floor, &dp);
+                o->selected = dampen_floor(m, ul_model_params(m), ID, F, P, p->id_floor, p->units, &dp);
                 int bad_t = -1;
                 if (o->selected == (size_t)-1) {
                     s = UL_E_NOMEM;
@@ -923,6 +923,7 @@ ul_status ul_forget(const char *dir, const ul_forget_params *p, ul_forget_result
     cJSON_AddNumberToObject(par, "lambda", p->lambda);
     cJSON_AddNumberToObject(par, "exponent", p->exponent);
     cJSON_AddNumberToObject(par, "id_floor", p->id_floor);
+    cJSON_AddStringToObject(par, "granularity", p->units ? "unit" : "element");
     cJSON_AddNumberToObject(par, "mfim_c", p->mfim_c);
     cJSON_AddStringToObject(par, "estimator", ul_fisher_estimator_name(p->fisher.estimator));
     cJSON_AddStringToObject(par, "scope", ul_fisher_scope_name(p->fisher.scope));
