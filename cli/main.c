@@ -25,6 +25,7 @@ static const cli_command commands[] = {
     {"forget", cmd_forget, "unlearn labels from a model network (FIUn + MFIM) with a deletion receipt"},
     {"receipt", cmd_receipt, "print or verify the deletion receipt of a committed request"},
     {"report", cmd_report, "an HTML report (DAG, accuracy and timing figures) of forget results"},
+    {"demo", cmd_demo, "the main job: build the mixed network, forget a label with FIUn, compare with retrain"},
 };
 #define NCOMMANDS ((int)(sizeof commands / sizeof commands[0]))
 
