@@ -30,8 +30,8 @@ for sc in il tl fl ddpl mixed; do
     summ "$out/$sc-$name.json" "$sc" "$name"
   done <<'RUNS'
 parity
-local-c1 --local-fisher merge --mfim-c 1
-local-c1-l0.1 --local-fisher merge --mfim-c 1 --lambda 0.1
+local-c1 
+local-c1-l0.1  --lambda 0.1
 ssd-local --method ssd-local
 retrain --method retrain
 RUNS

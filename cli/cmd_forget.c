@@ -17,7 +17,7 @@
 #include "common.h"
 #include "opts.h"
 
-enum { O_LABELS, O_SAMPLES, O_METHOD, O_ALPHA, O_LAMBDA, O_EXPONENT, O_FLOOR, O_GRAN, O_MFIM_C, O_SCOPE, O_ESTIMATOR, O_LOCAL, O_THREADS, O_DRY, O_SWEEP, O_OUTPUT, O_QUIET, O_COUNT };
+enum { O_LABELS, O_SAMPLES, O_METHOD, O_PROFILE, O_ALPHA, O_LAMBDA, O_EXPONENT, O_FLOOR, O_GRAN, O_MFIM_C, O_SCOPE, O_ESTIMATOR, O_LOCAL, O_THREADS, O_DRY, O_SWEEP, O_OUTPUT, O_QUIET, O_COUNT };
 
 static void print_acc(double a) {
     if (a < 0) printf("%8s", "-");
@@ -126,28 +126,34 @@ static ul_status parse_sweep(const char *spec, const ul_forget_params *base, ul_
 }
 
 int cmd_forget(int argc, char **argv) {
-    char d_alpha[32];
+    char d_alpha[32], d_exp[32], d_c[32];
     snprintf(d_alpha, sizeof d_alpha, "%g", UL_FIUN_DEFAULT_ALPHA);
+    snprintf(d_exp, sizeof d_exp, "%g", UL_FIUN_DEFAULT_EXPONENT);
+    snprintf(d_c, sizeof d_c, "%g", UL_FIUN_DEFAULT_MFIM_C);
     cli_opt opts[O_COUNT] = {
         [O_LABELS] = {"labels", 0, "SET", NULL, "labels to forget, e.g. 3 or 3,5 or 0-2 (or --samples)"},
         [O_SAMPLES] = {"samples", 0, "FILE", NULL,
                        "forget these training samples instead: a file of sample ids (indices into the training "
                        "split; whitespace/comma separated, '#' comments)"},
         [O_METHOD] = {"method", 0, "NAME", "fiun", "fiun; retrain (re-derive every affected model without the labels: the exact answer); sequential (FIUn on the roots, re-derive the descendants); ssd-local (each model dampened with its own forget Fisher); finetune (each model trained 1 epoch on its data without the labels); ga-transfer (the reference code's gradient ascent at the roots, transferred to the descendants)"},
+        [O_PROFILE] = {"profile", 0, "tuned|parity", "tuned",
+                       "FIUn defaults: tuned (the sweep of docs/fiun.md: unit granularity, alpha 2.5, exponent 3, c 1, "
+                       "local Fisher only) or parity (the spec's values: element-wise, alpha 1, exponent 1, c 5, "
+                       "local Fisher off); options given explicitly win"},
         [O_ALPHA] = {"alpha", 0, "A", d_alpha, "FIUn selection: dampen k when I_f[k] > A * I_D[k]"},
         [O_LAMBDA] = {"lambda", 0, "L", "1", "FIUn dampening constant: factor min(L * I_D / I_f, 1)"},
-        [O_EXPONENT] = {"exponent", 0, "E", "1", "FIUn dampening exponent: factor min((L * I_D / I_f)^E, 1)"},
+        [O_EXPONENT] = {"exponent", 0, "E", d_exp, "FIUn dampening exponent: factor min((L * I_D / I_f)^E, 1)"},
         [O_FLOOR] = {"id-floor", 0, "F", "0",
                      "FIUn: dampen against I_D + F * mean(I_D) so that tiny full-data Fishers are not selected "
                      "(0 = the plain rule; see docs/fiun.md)"},
-        [O_GRAN] = {"granularity", 0, "element|unit", "element",
+        [O_GRAN] = {"granularity", 0, "element|unit", "unit",
                     "FIUn: select and dampen single values (the spec), or whole units (one output of a layer, e.g. "
                     "a class's row of the head) by their summed Fishers"},
-        [O_MFIM_C] = {"mfim-c", 0, "C", "5", "MFIM divisor base: max of K root Fishers / C^(K-1)"},
+        [O_MFIM_C] = {"mfim-c", 0, "C", d_c, "MFIM divisor base: max of K root Fishers / C^(K-1)"},
         [O_SCOPE] = {"scope", 0, "last|all", "last", "Fisher scope: the final linear layer or every parameter"},
         [O_ESTIMATOR] = {"estimator", 0, "sample|batch", "sample",
                          "Fisher estimator: per-sample, or the reference code's batch means (batch 32, first 32)"},
-        [O_LOCAL] = {"local-fisher", 0, "off|merge|only", "off",
+        [O_LOCAL] = {"local-fisher", 0, "off|merge|only", "only",
                      "a model below the roots that trained on forget data itself: ignore the forget Fisher of "
                      "its own forget samples (off, the reference code), merge it with the roots' (merge), or use "
                      "it instead of theirs (only)"},
@@ -180,9 +186,10 @@ int cmd_forget(int argc, char **argv) {
     if (rc) return rc;
     ul_forget_params p = ul_forget_defaults();
     long threads;
-    int scope, est, local, gran;
+    int scope, est, local, gran, profile;
     static const char *const scopes[] = {"last", "all"}, *const ests[] = {"sample", "batch"},
-                             *const locals[] = {"off", "merge", "only"}, *const grans[] = {"element", "unit"};
+                             *const locals[] = {"off", "merge", "only"}, *const grans[] = {"element", "unit"},
+                             *const profiles[] = {"tuned", "parity"};
     if ((rc = cli_get_double(&c, &opts[O_ALPHA], 0.0, 1e12, true, &p.alpha)) ||
         (rc = cli_get_double(&c, &opts[O_LAMBDA], 0.0, 1e12, true, &p.lambda)) ||
         (rc = cli_get_double(&c, &opts[O_EXPONENT], 0.0, 64.0, true, &p.exponent)) ||
@@ -192,6 +199,7 @@ int cmd_forget(int argc, char **argv) {
         (rc = cli_get_choice(&c, &opts[O_ESTIMATOR], ests, 2, &est)) ||
         (rc = cli_get_choice(&c, &opts[O_LOCAL], locals, 3, &local)) ||
         (rc = cli_get_choice(&c, &opts[O_GRAN], grans, 2, &gran)) ||
+        (rc = cli_get_choice(&c, &opts[O_PROFILE], profiles, 2, &profile)) ||
         (rc = cli_get_long(&c, &opts[O_THREADS], 0, 4096, &threads)))
         return rc;
     ul_status st = ul_forget_method_parse(opts[O_METHOD].value, &p.method);
@@ -202,6 +210,14 @@ int cmd_forget(int argc, char **argv) {
     p.dry_run = cli_get_flag(&opts[O_DRY]);
     p.local_fisher = (ul_local_fisher)local;
     p.units = gran == 1;
+    if (profile == 1) { /* the spec's parity values, except for what was given explicitly */
+        const ul_forget_params q = ul_forget_parity_defaults();
+        if (!opts[O_ALPHA].given) p.alpha = q.alpha;
+        if (!opts[O_EXPONENT].given) p.exponent = q.exponent;
+        if (!opts[O_MFIM_C].given) p.mfim_c = q.mfim_c;
+        if (!opts[O_LOCAL].given) p.local_fisher = q.local_fisher;
+        if (!opts[O_GRAN].given) p.units = q.units;
+    }
     const bool quiet = cli_get_flag(&opts[O_QUIET]);
     const char *output = opts[O_OUTPUT].given ? opts[O_OUTPUT].value : NULL;
     if (output && (rc = cli_check_output_path(c.name, "-o/--output", output))) return rc;

@@ -41,8 +41,10 @@ static int setup(void **state) {
     return 0;
 }
 
+/* The spec's parity values with alpha 1 and c 1: the tests below pin the element-wise rule; the
+ * tuned defaults have their own test. */
 static ul_forget_params params(const int32_t *labels, size_t n) {
-    ul_forget_params p = ul_forget_defaults();
+    ul_forget_params p = ul_forget_parity_defaults();
     p.labels = labels;
     p.nlabels = n;
     p.alpha = 1.0;
@@ -530,6 +532,50 @@ static void test_sweep(void **s) {
     ULT_FAILS(ul_forget(g_net, &p, &sw), UL_E_ARG);
 }
 
+/* The tuned defaults (unit granularity, alpha 2.5, e 3, c 1, local Fisher only) on this synthetic
+ * network: every affected model's forget accuracy falls to near zero and mean retained accuracy
+ * stays near retrain's; the parity profile is what the spec says. */
+static void test_defaults(void **s) {
+    (void)s;
+    ul_forget_params d = ul_forget_defaults(), q = ul_forget_parity_defaults();
+    assert_true(d.units && d.local_fisher == UL_LOCAL_ONLY && d.alpha == 2.5 && d.exponent == 3.0 && d.mfim_c == 1.0);
+    assert_true(!q.units && q.local_fisher == UL_LOCAL_OFF && q.alpha == 1.0 && q.exponent == 1.0 && q.mfim_c == 5.0);
+    /* the shared network fits its patterns perfectly (every gradient vanishes, and with it every
+     * Fisher: a root of 7 classes then shows a forget/full Fisher ratio below 2.5 on the label's
+     * row and is left alone, retrain-like behaviour being out of reach for any Fisher method); one
+     * epoch of training leaves the models as confident as real ones */
+    char net1[600];
+    snprintf(net1, sizeof net1, "%s/net-1epoch", g_dir);
+    ul_build_params bp;
+    memset(&bp, 0, sizeof bp);
+    bp.scenario = "mixed";
+    bp.data = g_data;
+    bp.arch = "mlp:64-32-10";
+    bp.epochs = 1;
+    bp.seed = 3;
+    ULT_OK(ul_net_build(net1, &bp));
+    const int32_t lab[1] = {3};
+    d.labels = lab;
+    d.nlabels = 1;
+    d.dry_run = true;
+    ul_forget_result f, r;
+    ULT_OK(ul_forget(net1, &d, &f));
+    d.method = UL_FORGET_RETRAIN;
+    ULT_OK(ul_forget(net1, &d, &r));
+    double worst = 0.0, rf = 0.0, rr = 0.0;
+    for (size_t i = 0; i < f.n; i++) {
+        print_message("  %s root %d local %d: forget %.1f -> %.1f, retain %.1f -> %.1f, %zu values\n", f.nodes[i].name, f.nodes[i].root, f.nodes[i].local, f.nodes[i].forget_acc_before, f.nodes[i].forget_acc_after, f.nodes[i].retain_acc_before, f.nodes[i].retain_acc_after, f.nodes[i].selected);
+        if (f.nodes[i].forget_acc_after > worst) worst = f.nodes[i].forget_acc_after;
+        rf += f.nodes[i].retain_acc_after / (double)f.n;
+        rr += r.nodes[i].retain_acc_after / (double)f.n;
+    }
+    print_message("tuned defaults: worst forget %.1f%%, retained %.1f%% (retrain %.1f%%)\n", worst, rf, rr);
+    if (!(worst <= 5.0)) fail_msg("a model keeps %.1f%% of the forgotten label", worst);
+    if (!(rf >= rr - 5.0)) fail_msg("retained %.1f%% against retrain's %.1f%%", rf, rr);
+    ul_forget_result_free(&f);
+    ul_forget_result_free(&r);
+}
+
 static void test_bad_requests(void **s) {
     (void)s;
     ul_forget_result r;
@@ -556,6 +602,7 @@ int main(void) {
         cmocka_unit_test(test_local_baselines),     cmocka_unit_test(test_local_only),
         cmocka_unit_test(test_exponent),            cmocka_unit_test(test_ga_transfer),
         cmocka_unit_test(test_samples),             cmocka_unit_test(test_sweep),
+        cmocka_unit_test(test_defaults),
         cmocka_unit_test(test_bad_requests),
     };
     return cmocka_run_group_tests(tests, setup, NULL);

@@ -40,17 +40,27 @@ ul_status ul_forget_method_parse(const char *s, ul_forget_method *out) {
     return ul_fail(UL_E_ARG, "unknown unlearning method '%s' (known: fiun, retrain, sequential, ssd-local, finetune, ga-transfer)", s);
 }
 
-ul_forget_params ul_forget_defaults(void) {
+ul_forget_params ul_forget_parity_defaults(void) {
     ul_forget_params p;
     memset(&p, 0, sizeof p);
     p.method = UL_FORGET_FIUN;
-    p.alpha = UL_FIUN_DEFAULT_ALPHA;
+    p.alpha = 1.0;
     p.lambda = 1.0;
     p.exponent = 1.0;
     p.id_floor = 0.0;
     p.mfim_c = 5.0;
     p.fisher = ul_fisher_defaults(UL_FISHER_SAMPLE);
     p.finetune_epochs = 1;
+    return p;
+}
+
+ul_forget_params ul_forget_defaults(void) {
+    ul_forget_params p = ul_forget_parity_defaults();
+    p.alpha = UL_FIUN_DEFAULT_ALPHA;
+    p.exponent = UL_FIUN_DEFAULT_EXPONENT;
+    p.mfim_c = UL_FIUN_DEFAULT_MFIM_C;
+    p.local_fisher = UL_LOCAL_ONLY;
+    p.units = true;
     return p;
 }
 
