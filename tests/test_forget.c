@@ -574,6 +574,19 @@ static void test_defaults(void **s) {
     if (!(rf >= rr - 5.0)) fail_msg("retained %.1f%% against retrain's %.1f%%", rf, rr);
     ul_forget_result_free(&f);
     ul_forget_result_free(&r);
+    /* three labels at once: per-label forget Fishers merged by max, so every label's row is selected
+     * (pooled, the ratio of each row would be capped near 10/3 and mostly missed) */
+    const int32_t three[3] = {1, 3, 5};
+    d.labels = three;
+    d.nlabels = 3;
+    d.method = UL_FORGET_FIUN;
+    ULT_OK(ul_forget(net1, &d, &f));
+    worst = 0.0;
+    for (size_t i = 0; i < f.n; i++)
+        if (f.nodes[i].forget_acc_after > worst) worst = f.nodes[i].forget_acc_after;
+    print_message("tuned defaults, labels 1,3,5: worst forget %.1f%%\n", worst);
+    if (!(worst <= 10.0)) fail_msg("three labels: a model keeps %.1f%% of them", worst);
+    ul_forget_result_free(&f);
 }
 
 static void test_bad_requests(void **s) {

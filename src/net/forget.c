@@ -471,6 +471,32 @@ static ul_status node_classes(ul_net *net, const ul_node *nd, ul_model *m, ul_da
     return st;
 }
 
+/* The forget Fisher of a label request from per-class sums: one label's Fisher is the mean over its
+ * samples; several labels are merged by the element-wise max of the per-label Fishers (as MFIM
+ * merges roots, with c = 1), not pooled: pooled, a label's own row would be diluted by the other
+ * forget labels' samples and its forget/full ratio capped near 1/(share of all forget samples)
+ * (about 3.3 for three of ten classes), below the selection threshold. */
+static ul_status forget_fisher_classes(const ul_fisher_classes *cs, const int32_t *U, size_t nU, size_t P, float *out) {
+    if (nU == 1) return ul_fisher_from_class_sums(cs->sums, cs->counts, cs->K, cs->lo, cs->hi, P, U, 1, out);
+    float *tmp = ul_malloc(P ? P : 1, sizeof(float));
+    if (!tmp) return UL_E_NOMEM;
+    bool any = false;
+    ul_status st = UL_OK;
+    for (size_t i = 0; i < nU && st == UL_OK; i++) {
+        if (U[i] < 0 || U[i] >= cs->K || cs->counts[U[i]] == 0) continue;
+        if ((st = ul_fisher_from_class_sums(cs->sums, cs->counts, cs->K, cs->lo, cs->hi, P, &U[i], 1, any ? tmp : out)) !=
+            UL_OK)
+            break;
+        if (any)
+            for (size_t k = 0; k < P; k++)
+                if (tmp[k] > out[k]) out[k] = tmp[k];
+        any = true;
+    }
+    free(tmp);
+    if (st == UL_OK && !any) st = ul_fail(UL_E_ARG, "Fisher: no samples of the requested classes");
+    return st;
+}
+
 static bool classes_have(const ul_fisher_classes *cs, const int32_t *U, size_t nU) {
     for (size_t i = 0; i < nU; i++)
         if (U[i] >= 0 && U[i] < cs->K && cs->counts[U[i]] > 0) return true;
@@ -664,8 +690,7 @@ ul_status ul_forget(const char *dir, const ul_forget_params *p, ul_forget_result
                     ul_fisher_classes cs;
                     bool cached;
                     if ((st = node_classes(net, &rn, m, train, &cs, &cached)) == UL_OK)
-                        st = ul_fisher_from_class_sums(cs.sums, cs.counts, cs.K, cs.lo, cs.hi, P, p->labels, p->nlabels,
-                                                       rf[r].F);
+                        st = forget_fisher_classes(&cs, p->labels, p->nlabels, P, rf[r].F);
                     ul_fisher_classes_free(&cs);
                     if (st != UL_OK) ul_fail_ctx(st, "forget Fisher of root '%s'", rn.name);
                 } else {
@@ -789,8 +814,7 @@ ul_status ul_forget(const char *dir, const ul_forget_params *p, ul_forget_result
                 s = ul_fisher_from_class_sums(cs.sums, cs.counts, cs.K, cs.lo, cs.hi, P, NULL, 0, ID);
                 if (s == UL_OK && want_local && classes_have(&cs, p->labels, p->nlabels)) {
                     if (!(Floc = ul_malloc(P, sizeof(float)))) s = UL_E_NOMEM;
-                    else s = ul_fisher_from_class_sums(cs.sums, cs.counts, cs.K, cs.lo, cs.hi, P, p->labels, p->nlabels,
-                                                       Floc);
+                    else s = forget_fisher_classes(&cs, p->labels, p->nlabels, P, Floc);
                 }
             }
             if (!o->fisher_d_cached) o->fisher_d_seconds = ul_now() - tf0;
