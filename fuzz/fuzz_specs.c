@@ -1,12 +1,14 @@
 /* libFuzzer target: the text parsers: architecture spec strings (ul_model_create on a small input
- * shape), label sets (ul_parse_label_set) and data-selector JSON (ul_selector_from_json). A
- * refusal is fine; a crash, leak or sanitizer report is a bug.
+ * shape), label sets (ul_parse_label_set), data-selector JSON (ul_selector_from_json) and
+ * sample-id files (ul_parse_ids, on the raw bytes: NULs and all). A refusal is fine; a crash,
+ * leak or sanitizer report is a bug.
  */
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "unlearn/data.h"
 #include "unlearn/net.h"
 #include "unlearn/nn.h"
 
@@ -33,6 +35,13 @@ static bool small_enough(const char *s) {
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+    int32_t *ids = NULL;
+    size_t nids = 0;
+    if (ul_parse_ids("fuzz.ids", (const char *)data, size, 60000, &ids, &nids) == UL_OK) {
+        for (size_t i = 1; i < nids; i++)
+            if (ids[i] <= ids[i - 1]) abort(); /* the contract: sorted and unique */
+        free(ids);
+    }
     if (size > 512) return 0;
     char *s = malloc(size + 1);
     memcpy(s, data, size);
