@@ -17,7 +17,7 @@
 #include "common.h"
 #include "opts.h"
 
-enum { O_LABELS, O_SAMPLES, O_METHOD, O_PROFILE, O_ALPHA, O_LAMBDA, O_EXPONENT, O_FLOOR, O_GRAN, O_MFIM_C, O_SCOPE, O_ESTIMATOR, O_LOCAL, O_THREADS, O_DRY, O_SWEEP, O_OUTPUT, O_QUIET, O_COUNT };
+enum { O_LABELS, O_SAMPLES, O_METHOD, O_PROFILE, O_ALPHA, O_LAMBDA, O_EXPONENT, O_FLOOR, O_GRAN, O_REL, O_MFIM_C, O_SCOPE, O_ESTIMATOR, O_LOCAL, O_THREADS, O_DRY, O_SWEEP, O_OUTPUT, O_QUIET, O_COUNT };
 
 static void print_acc(double a) {
     if (a < 0) printf("%8s", "-");
@@ -47,8 +47,8 @@ static sweep_stats sweep_summary(const ul_forget_result *r, size_t k) {
  * spaces between keys) into the cartesian product of the values; unlisted keys take the request's
  * value. At most 4096 settings. */
 static ul_status parse_sweep(const char *spec, const ul_forget_params *base, ul_forget_setting **out, size_t *n) {
-    enum { K_ALPHA, K_EXP, K_FLOOR, K_LOCAL, K_GRAN, K_N };
-    static const char *const keys[K_N] = {"alpha", "exponent", "id-floor", "local-fisher", "granularity"};
+    enum { K_ALPHA, K_EXP, K_FLOOR, K_LOCAL, K_GRAN, K_REL, K_N };
+    static const char *const keys[K_N] = {"alpha", "exponent", "id-floor", "local-fisher", "granularity", "select-rel"};
     double vals[K_N][64];
     int nv[K_N] = {0};
     vals[K_ALPHA][0] = base->alpha;
@@ -56,6 +56,7 @@ static ul_status parse_sweep(const char *spec, const ul_forget_params *base, ul_
     vals[K_FLOOR][0] = base->id_floor;
     vals[K_LOCAL][0] = base->local_fisher;
     vals[K_GRAN][0] = base->units;
+    vals[K_REL][0] = base->rel;
     char *buf = strdup(spec);
     if (!buf) return UL_E_NOMEM;
     ul_status st = UL_OK;
@@ -69,7 +70,8 @@ static ul_status parse_sweep(const char *spec, const ul_forget_params *base, ul_
                 if (strcmp(tok, keys[k]) == 0) key = k;
         }
         if (key < 0) {
-            st = ul_fail(UL_E_ARG, "sweep '%s': '%s' is not key=values (keys: alpha, exponent, id-floor, local-fisher, granularity)",
+            st = ul_fail(UL_E_ARG, "sweep '%s': '%s' is not key=values (keys: alpha, exponent, id-floor, local-fisher, granularity, "
+                         "select-rel)",
                          spec, tok);
             break;
         }
@@ -96,6 +98,7 @@ static ul_status parse_sweep(const char *spec, const ul_forget_params *base, ul_
                 if (!end || *end || end == v || !(x >= 0) || !(x <= 1e6)) x = -1;
                 if ((key == K_ALPHA || key == K_EXP) && x == 0) x = -1;
                 if (key == K_EXP && x > 64) x = -1;
+                if (key == K_REL && x > 1) x = -1;
             }
             if (x < 0) st = ul_fail(UL_E_ARG, "sweep '%s': '%s' is not a valid value for '%s'", spec, v, keys[key]);
             else vals[key][nv[key]++] = x;
@@ -118,8 +121,10 @@ static ul_status parse_sweep(const char *spec, const ul_forget_params *base, ul_
             for (int f = 0; f < nv[K_FLOOR]; f++)
                 for (int l = 0; l < nv[K_LOCAL]; l++)
                     for (int g = 0; g < nv[K_GRAN]; g++)
-                        s[i++] = (ul_forget_setting){vals[K_ALPHA][a], vals[K_EXP][e], vals[K_FLOOR][f],
-                                                     (ul_local_fisher)(int)vals[K_LOCAL][l], vals[K_GRAN][g] != 0};
+                        for (int r = 0; r < nv[K_REL]; r++)
+                            s[i++] = (ul_forget_setting){vals[K_ALPHA][a], vals[K_EXP][e], vals[K_FLOOR][f],
+                                                         (ul_local_fisher)(int)vals[K_LOCAL][l], vals[K_GRAN][g] != 0,
+                                                         vals[K_REL][r]};
     *out = s;
     *n = total;
     return UL_OK;
@@ -149,6 +154,9 @@ int cmd_forget(int argc, char **argv) {
         [O_GRAN] = {"granularity", 0, "element|unit", "unit",
                     "FIUn: select and dampen single values (the spec), or whole units (one output of a layer, e.g. "
                     "a class's row of the head) by their summed Fishers"},
+        [O_REL] = {"select-rel", 0, "B", "0",
+                   "FIUn with units: also require a unit's forget/full Fisher ratio to be at least B times the "
+                   "largest ratio of a forget label's own Fisher (0 = off; see docs/fiun.md)"},
         [O_MFIM_C] = {"mfim-c", 0, "C", d_c, "MFIM divisor base: max of K root Fishers / C^(K-1)"},
         [O_SCOPE] = {"scope", 0, "last|all", "last", "Fisher scope: the final linear layer or every parameter"},
         [O_ESTIMATOR] = {"estimator", 0, "sample|batch", "sample",
@@ -194,6 +202,7 @@ int cmd_forget(int argc, char **argv) {
         (rc = cli_get_double(&c, &opts[O_LAMBDA], 0.0, 1e12, true, &p.lambda)) ||
         (rc = cli_get_double(&c, &opts[O_EXPONENT], 0.0, 64.0, true, &p.exponent)) ||
         (rc = cli_get_double(&c, &opts[O_FLOOR], 0.0, 1e6, false, &p.id_floor)) ||
+        (rc = cli_get_double(&c, &opts[O_REL], 0.0, 1.0, false, &p.rel)) ||
         (rc = cli_get_double(&c, &opts[O_MFIM_C], 1.0, 1e12, false, &p.mfim_c)) ||
         (rc = cli_get_choice(&c, &opts[O_SCOPE], scopes, 2, &scope)) ||
         (rc = cli_get_choice(&c, &opts[O_ESTIMATOR], ests, 2, &est)) ||
@@ -292,12 +301,12 @@ int cmd_forget(int argc, char **argv) {
         if (r.nsweep) {
             printf("\nsweep (%zu settings; accuracies are means over the %zu models, worst = highest forget):\n",
                    r.nsweep, r.n);
-            printf("%8s %8s %8s %6s %8s %9s %9s %9s %9s\n", "alpha", "exponent", "id-floor", "local", "unit",
-                   "forget'", "worst", "retain'", "dampened");
+            printf("%8s %8s %8s %6s %8s %6s %9s %9s %9s %9s\n", "alpha", "exponent", "id-floor", "local", "unit",
+                   "rel", "forget'", "worst", "retain'", "dampened");
             for (size_t k = 0; k < r.nsweep; k++) {
                 sweep_stats st_ = sweep_summary(&r, k);
-                printf("%8g %8g %8g %6s %8s ", p.sweep[k].alpha, p.sweep[k].exponent, p.sweep[k].id_floor,
-                       ul_local_fisher_name(p.sweep[k].local), p.sweep[k].units ? "unit" : "element");
+                printf("%8g %8g %8g %6s %8s %6g ", p.sweep[k].alpha, p.sweep[k].exponent, p.sweep[k].id_floor,
+                       ul_local_fisher_name(p.sweep[k].local), p.sweep[k].units ? "unit" : "element", p.sweep[k].rel);
                 print_acc(st_.fmean);
                 printf(" ");
                 print_acc(st_.fworst);
@@ -321,6 +330,7 @@ int cmd_forget(int argc, char **argv) {
                 cJSON_AddNumberToObject(o, "id_floor", p.sweep[k].id_floor);
                 cJSON_AddStringToObject(o, "local_fisher", ul_local_fisher_name(p.sweep[k].local));
                 cJSON_AddStringToObject(o, "granularity", p.sweep[k].units ? "unit" : "element");
+                cJSON_AddNumberToObject(o, "select_rel", p.sweep[k].rel);
                 cJSON_AddNumberToObject(o, "forget_acc_mean", ss.fmean);
                 cJSON_AddNumberToObject(o, "forget_acc_worst", ss.fworst);
                 cJSON_AddNumberToObject(o, "retain_acc_mean", ss.rmean);

@@ -499,8 +499,8 @@ static void test_sweep(void **s) {
     (void)s;
     const int32_t lab[1] = {3};
     ul_forget_params p = params(lab, 1);
-    const ul_forget_setting set[4] = {{1.0, 1.0, 0.0, UL_LOCAL_OFF, false}, {2.0, 2.0, 0.5, UL_LOCAL_MERGE, false},
-                                      {1.0, 1.0, 0.5, UL_LOCAL_OFF, false}, {3.0, 3.0, 0.0, UL_LOCAL_ONLY, true}};
+    const ul_forget_setting set[4] = {{1.0, 1.0, 0.0, UL_LOCAL_OFF, false, 0.0}, {2.0, 2.0, 0.5, UL_LOCAL_MERGE, false, 0.0},
+                                      {1.0, 1.0, 0.5, UL_LOCAL_OFF, false, 0.0}, {3.0, 3.0, 0.0, UL_LOCAL_ONLY, true, 0.5}};
     p.sweep = set;
     p.nsweep = 4;
     ul_forget_result sw, one;
@@ -513,6 +513,7 @@ static void test_sweep(void **s) {
         q.id_floor = set[k].id_floor;
         q.local_fisher = set[k].local;
         q.units = set[k].units;
+        q.rel = set[k].rel;
         ULT_OK(ul_forget(g_net, &q, &one));
         for (size_t i = 0; i < one.n; i++) {
             assert_true(sw.sweep_forget[(size_t)k * sw.n + i] == one.nodes[i].forget_acc_after);

@@ -92,6 +92,13 @@ size_t ul_dampen(float *theta, const float *ID, const float *If, size_t n, const
  * outside a Fisher scope have zero sums and are never selected. theta, ID and If cover the
  * model's parameter block. Returns the number of values scaled. */
 size_t ul_dampen_units(const ul_model *m, float *theta, const float *ID, const float *If, const ul_dampen_params *p);
+/* The units of a model (in block order), each unit's ratio sum I_f / sum I_D (0 where sum I_f is 0,
+ * +inf where only sum I_D is 0), and dampening of the units marked in sel[0 .. ul_unit_count)
+ * (alpha is not consulted; the factor is the same as ul_dampen_units'). */
+size_t ul_unit_count(const ul_model *m);
+void ul_unit_ratios(const ul_model *m, const float *ID, const float *If, double *ratio);
+size_t ul_dampen_units_selected(const ul_model *m, float *theta, const float *ID, const float *If,
+                                const ul_dampen_params *p, const unsigned char *sel);
 
 /* MFIM (fiun.md decision 6): out[k] = max_j F_j[k] / c^(K-1) over K >= 1 forget Fishers; K = 1
  * copies F_0 exactly. `out` may alias F[0]. */

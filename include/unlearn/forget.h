@@ -52,6 +52,7 @@ typedef struct ul_forget_setting {
     double alpha, exponent, id_floor;
     ul_local_fisher local;
     bool units;               /* dampen per unit (ul_dampen_units) instead of per element */
+    double rel;               /* relative selection (units only; 0 = off) */
 } ul_forget_setting;
 
 typedef struct ul_forget_params {
@@ -69,6 +70,8 @@ typedef struct ul_forget_params {
                                  scope (0: the plain rule); see docs/fiun.md */
     bool units;               /* select and dampen whole units (one output of a layer: a class's row
                                  of the head) by their summed Fishers instead of single values */
+    double rel;               /* units: also require a unit's ratio to be at least rel times the
+                                 largest unit ratio of a forget label's own Fisher (0 = off) */
     double mfim_c;            /* MFIM divisor base c (5) */
     ul_fisher_params fisher;  /* estimator and scope, used for I_f and I_D alike */
     ul_local_fisher local_fisher; /* fiun.md §7 Q3: what a non-root model that trained on forget data

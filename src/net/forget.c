@@ -403,22 +403,54 @@ static ul_status node_forget_fisher(bool ssd, ul_local_fisher lm, const float **
     return UL_OK;
 }
 
-/* Dampening against I_D raised by a floor: I_D[k] + id_floor * mean(non-zero I_D) wherever I_D[k]
- * or I_f[k] is non-zero (the Fisher scope), so that parameters whose full-data Fisher is tiny
- * (confidently learned classes) are not selected by small forget gradients. id_floor = 0 is the
- * plain rule. Returns the number of selected values, (size_t)-1 when out of memory. */
-static size_t dampen_floor(const ul_model *m, float *theta, const float *ID, const float *F, size_t P, double id_floor,
-                           bool units, const ul_dampen_params *dp) {
-    if (!(id_floor > 0)) return units ? ul_dampen_units(m, theta, ID, F, dp) : ul_dampen(theta, ID, F, P, dp);
-    double sum = 0.0;
-    size_t nz = 0;
-    for (size_t k = 0; k < P; k++)
-        if (ID[k] > 0) sum += ID[k], nz++;
-    const float add = nz ? (float)(id_floor * sum / (double)nz) : 0.0f;
-    float *I2 = ul_malloc(P ? P : 1, sizeof(float));
-    if (!I2) return (size_t)-1;
-    for (size_t k = 0; k < P; k++) I2[k] = (ID[k] > 0 || F[k] > 0) ? ID[k] + add : ID[k];
-    size_t sel = units ? ul_dampen_units(m, theta, I2, F, dp) : ul_dampen(theta, I2, F, P, dp);
+/* The selection and dampening of one model. I_D may be raised by a floor: I_D[k] + id_floor *
+ * mean(non-zero I_D) wherever I_D[k] or I_f[k] is non-zero (the Fisher scope), so that parameters
+ * whose full-data Fisher is tiny are not selected by small forget gradients (0 = the plain rule).
+ * With units and rel > 0, a unit is selected when its ratio exceeds alpha AND is at least rel times
+ * the largest unit ratio of one of the forget Fishers Fsel[0 .. nsel) (the model's per-label ones
+ * when it has forget data of its own; nsel 0 = F alone); the factor always comes from F. Returns
+ * the number of values dampened, (size_t)-1 when out of memory. */
+static size_t dampen_node(const ul_model *m, float *theta, const float *ID, const float *F, size_t P, double id_floor,
+                          bool units, double rel, const float *const *Fsel, int nsel, const ul_dampen_params *dp) {
+    const float *I = ID;
+    float *I2 = NULL;
+    if (id_floor > 0) {
+        double sum = 0.0;
+        size_t nz = 0;
+        for (size_t k = 0; k < P; k++)
+            if (ID[k] > 0) sum += ID[k], nz++;
+        const float add = nz ? (float)(id_floor * sum / (double)nz) : 0.0f;
+        if (!(I2 = ul_malloc(P ? P : 1, sizeof(float)))) return (size_t)-1;
+        for (size_t k = 0; k < P; k++) I2[k] = (ID[k] > 0 || F[k] > 0) ? ID[k] + add : ID[k];
+        I = I2;
+    }
+    size_t sel;
+    if (!units) {
+        sel = ul_dampen(theta, I, F, P, dp);
+    } else if (!(rel > 0)) {
+        sel = ul_dampen_units(m, theta, I, F, dp);
+    } else {
+        const size_t U = ul_unit_count(m);
+        double *ratio = ul_malloc(U ? U : 1, sizeof(double));
+        unsigned char *mark = ul_calloc(U ? U : 1, 1);
+        if (!ratio || !mark) {
+            free(ratio);
+            free(mark);
+            free(I2);
+            return (size_t)-1;
+        }
+        for (int j = 0; j < (nsel > 0 ? nsel : 1); j++) {
+            ul_unit_ratios(m, I, nsel > 0 ? Fsel[j] : F, ratio);
+            double mx = 0.0;
+            for (size_t u = 0; u < U; u++)
+                if (ratio[u] > mx) mx = ratio[u];
+            for (size_t u = 0; u < U; u++)
+                if (ratio[u] > dp->alpha && ratio[u] >= rel * mx) mark[u] = 1;
+        }
+        sel = ul_dampen_units_selected(m, theta, I, F, dp, mark);
+        free(ratio);
+        free(mark);
+    }
     free(I2);
     return sel;
 }
@@ -427,7 +459,8 @@ static size_t dampen_floor(const ul_model *m, float *theta, const float *ID, con
  * fa[k * stride], ra[k * stride], sel[k * stride] for setting k. */
 static ul_status sweep_node(const ul_model *m, const ul_node *nd, ul_dataset *test, const ul_view *fsv, int K,
                             const ul_forget_params *p, const float *ID, const float **Fr, int nr, const float *Floc,
-                            size_t P, double *fa, double *ra, size_t *sel, size_t stride) {
+                            const float *const *Fsel, int nsel, size_t P, double *fa, double *ra, size_t *sel,
+                            size_t stride) {
     ul_model *w = NULL;
     float *F = ul_malloc(P ? P : 1, sizeof(float));
     ul_status st = F ? ul_model_clone(m, &w) : UL_E_NOMEM;
@@ -442,7 +475,7 @@ static ul_status sweep_node(const ul_model *m, const ul_node *nd, ul_dataset *te
         ul_dampen_params dp = ul_dampen_defaults(q->alpha);
         dp.lambda = p->lambda;
         dp.exponent = q->exponent;
-        size_t s = dampen_floor(w, ul_model_params(w), ID, F, P, q->id_floor, q->units, &dp);
+        size_t s = dampen_node(w, ul_model_params(w), ID, F, P, q->id_floor, q->units, q->rel, Fsel, nsel, &dp);
         if (s == (size_t)-1) { st = UL_E_NOMEM; break; }
         sel[k * stride] = s;
         fa[k * stride] = fsv ? acc_view(w, fsv, rl, nrl, &tf, &cnt) : acc_on(w, test, &tf, fl, nfl, &cnt);
@@ -559,11 +592,13 @@ ul_status ul_forget(const char *dir, const ul_forget_params *p, ul_forget_result
         return ul_fail(UL_E_ARG, "forget: alpha (%g) and lambda (%g) must be > 0, c (%g) >= 1, exponent (%g) in (0, 64]",
                        p->alpha, p->lambda, p->mfim_c, p->exponent);
     if (!(p->id_floor >= 0) || !(p->id_floor <= 1e6)) return ul_fail(UL_E_ARG, "forget: id-floor (%g) must lie in [0, 1e6]", p->id_floor);
+    if (!(p->rel >= 0) || !(p->rel <= 1)) return ul_fail(UL_E_ARG, "forget: select-rel (%g) must lie in [0, 1]", p->rel);
     if (p->nsweep && (!p->dry_run || p->method != UL_FORGET_FIUN))
         return ul_fail(UL_E_ARG, "forget: a sweep needs --dry-run and the fiun method");
     for (size_t k = 0; k < p->nsweep; k++)
         if (!(p->sweep[k].alpha > 0) || !(p->sweep[k].exponent > 0) || !(p->sweep[k].exponent <= 64) ||
-            !(p->sweep[k].id_floor >= 0) || p->sweep[k].local >= UL_LOCAL_COUNT)
+            !(p->sweep[k].id_floor >= 0) || p->sweep[k].local >= UL_LOCAL_COUNT || !(p->sweep[k].rel >= 0) ||
+            !(p->sweep[k].rel <= 1))
             return ul_fail(UL_E_ARG, "forget: sweep setting %zu is out of range", k + 1);
     out->fault = UL_FORGET_FAULT_NETWORK;
     const double t_start = ul_now();
@@ -802,6 +837,8 @@ ul_status ul_forget(const char *dir, const ul_forget_params *p, ul_forget_result
         float *ID = ul_malloc(P, sizeof(float)), *F = ul_malloc(P, sizeof(float));
         const float **Fs = ul_malloc((size_t)nr[i] + 1, sizeof *Fs);
         float *Floc = NULL;
+        float **Fsel = NULL; /* the model's per-label forget Fishers (relative selection) */
+        int nsel = 0;
         if (!ID || !F || !Fs) s = UL_E_NOMEM;
         ul_transform tf = node_transform(nd);
         const bool ssd = p->method == UL_FORGET_SSD_LOCAL;
@@ -815,6 +852,20 @@ ul_status ul_forget(const char *dir, const ul_forget_params *p, ul_forget_result
                 if (s == UL_OK && want_local && classes_have(&cs, p->labels, p->nlabels)) {
                     if (!(Floc = ul_malloc(P, sizeof(float)))) s = UL_E_NOMEM;
                     else s = forget_fisher_classes(&cs, p->labels, p->nlabels, P, Floc);
+                }
+                /* relative selection: the model's own per-label forget Fishers */
+                bool want_rel = p->rel > 0;
+                for (size_t k = 0; k < p->nsweep; k++) want_rel |= p->sweep[k].rel > 0;
+                if (s == UL_OK && want_rel && classes_have(&cs, p->labels, p->nlabels)) {
+                    if (!(Fsel = ul_calloc(p->nlabels, sizeof *Fsel))) s = UL_E_NOMEM;
+                    for (size_t q = 0; q < p->nlabels && s == UL_OK; q++) {
+                        const int32_t u = p->labels[q];
+                        if (u < 0 || u >= cs.K || cs.counts[u] == 0) continue;
+                        if (!(Fsel[nsel] = ul_malloc(P, sizeof(float)))) s = UL_E_NOMEM;
+                        else if ((s = ul_fisher_from_class_sums(cs.sums, cs.counts, cs.K, cs.lo, cs.hi, P, &u, 1,
+                                                                Fsel[nsel])) == UL_OK)
+                            nsel++;
+                    }
                 }
             }
             if (!o->fisher_d_cached) o->fisher_d_seconds = ul_now() - tf0;
@@ -841,7 +892,8 @@ ul_status ul_forget(const char *dir, const ul_forget_params *p, ul_forget_result
             ul_view_free(fv);
         }
         if (s == UL_OK && p->nsweep)
-            s = sweep_node(m, nd, test, fsv, K, p, ID, Fs, nr[i], Floc, P, out->sweep_forget + i, out->sweep_retain + i,
+            s = sweep_node(m, nd, test, fsv, K, p, ID, Fs, nr[i], Floc, (const float *const *)Fsel, nsel, P,
+                           out->sweep_forget + i, out->sweep_retain + i,
                            out->sweep_selected + i, closure.n);
         if (s == UL_OK) {
             const ul_local_fisher lm = ssd ? UL_LOCAL_ONLY : o->root ? UL_LOCAL_OFF : p->local_fisher;
@@ -850,7 +902,8 @@ ul_status ul_forget(const char *dir, const ul_forget_params *p, ul_forget_result
                 ul_dampen_params dp = ul_dampen_defaults(p->alpha);
                 dp.lambda = p->lambda;
                 dp.exponent = p->exponent;
-                o->selected = dampen_floor(m, ul_model_params(m), ID, F, P, p->id_floor, p->units, &dp);
+                o->selected = dampen_node(m, ul_model_params(m), ID, F, P, p->id_floor, p->units, p->rel,
+                                          (const float *const *)Fsel, nsel, &dp);
                 int bad_t = -1;
                 if (o->selected == (size_t)-1) {
                     s = UL_E_NOMEM;
@@ -869,6 +922,9 @@ ul_status ul_forget(const char *dir, const ul_forget_params *p, ul_forget_result
         free(F);
         free(Fs);
         free(Floc);
+        if (Fsel)
+            for (size_t q = 0; q < p->nlabels; q++) free(Fsel[q]);
+        free(Fsel);
         ul_view_free(own);
         if (s != UL_OK) UL_PAR_FAIL(s, nd->name);
     }
@@ -958,6 +1014,7 @@ ul_status ul_forget(const char *dir, const ul_forget_params *p, ul_forget_result
     cJSON_AddNumberToObject(par, "exponent", p->exponent);
     cJSON_AddNumberToObject(par, "id_floor", p->id_floor);
     cJSON_AddStringToObject(par, "granularity", p->units ? "unit" : "element");
+    cJSON_AddNumberToObject(par, "select_rel", p->rel);
     cJSON_AddNumberToObject(par, "mfim_c", p->mfim_c);
     cJSON_AddStringToObject(par, "estimator", ul_fisher_estimator_name(p->fisher.estimator));
     cJSON_AddStringToObject(par, "scope", ul_fisher_scope_name(p->fisher.scope));
