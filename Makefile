@@ -9,8 +9,11 @@ DEPS := build-essential cmake pkg-config libopenblas-openmp-dev libcjson-dev lib
 # Optional and large: the headless browser of the report's browser test (test_cli_report_browser is
 # skipped without it).
 DEPS_BROWSER := chromium
+# Optional: OpenMPI for the distributed request and build (`make mpi`; docs/scaling.md).
+DEPS_MPI := openmpi-bin libopenmpi-dev
+MPI_DIR  ?= build-mpi
 
-.PHONY: all deps deps-browser install-debs build test test-unit asan demo bench fuzz valgrind clean help
+.PHONY: all deps deps-browser deps-mpi install-debs build test test-unit asan mpi demo bench fuzz valgrind clean help
 
 all: build
 
@@ -20,6 +23,7 @@ help:
 	@echo "make        build library, CLI, tests and benchmarks into $(BUILD)/"
 	@echo "make test   run the whole test suite (CTest + cmocka)"
 	@echo "make asan   build into $(ASAN_DIR)/ with ASan+UBSan and run the unit tests"
+	@echo "make mpi    install OpenMPI, build with -DUL_MPI=ON into $(MPI_DIR)/ and run the MPI test (forget/net build --mpi)"
 	@echo "make demo   the main job: train and evaluate a model on Fashion-MNIST"
 	@echo "make bench  training/inference throughput, ours and PyTorch's side by side"
 	@echo "make fuzz   libFuzzer targets (clang) for the file, registry and text parsers, FUZZ_SECONDS each [60]"
@@ -30,6 +34,9 @@ deps:
 
 deps-browser: deps
 	@$(MAKE) --no-print-directory install-debs PKGS="$(DEPS_BROWSER)"
+
+deps-mpi: deps
+	@$(MAKE) --no-print-directory install-debs PKGS="$(DEPS_MPI)"
 
 # install-debs PKGS="...": apt-get install of the packages that are not installed yet
 install-debs:
@@ -60,6 +67,12 @@ asan: deps
 	cd $(ASAN_DIR) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
 	  ctest --output-on-failure -j $(JOBS) -LE 'integration|torch'
 
+# The MPI build: its own directory, so the default build never needs MPI.
+mpi: deps-mpi
+	cmake -S . -B $(MPI_DIR) -DCMAKE_BUILD_TYPE=Release -DUL_MPI=ON $(CMAKE_ARGS)
+	cmake --build $(MPI_DIR) -j $(JOBS)
+	cd $(MPI_DIR) && ctest --output-on-failure -L mpi
+
 demo: build
 	./scripts/demo.sh $(BUILD)
 
@@ -76,4 +89,4 @@ valgrind: build
 	./scripts/valgrind.sh $(BUILD)
 
 clean:
-	rm -rf $(BUILD) $(ASAN_DIR) build-fuzz
+	rm -rf $(BUILD) $(ASAN_DIR) $(MPI_DIR) build-fuzz

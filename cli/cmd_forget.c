@@ -3,7 +3,7 @@
  * retained accuracy before and after, time per model, parallel makespan and sum) and writes the
  * results JSON (the deletion receipt plus the configuration) with -o.
  * Label-level (--labels) and sample-level (--samples FILE) requests; --method picks FIUn or a
- * network baseline.
+ * network baseline; --mpi spreads the per-model work over the ranks of an MPI job (rank 0 prints).
  */
 #include <cjson/cJSON.h>
 #include <stdio.h>
@@ -15,9 +15,10 @@
 
 #include "commands.h"
 #include "common.h"
+#include "mpiopt.h"
 #include "opts.h"
 
-enum { O_LABELS, O_SAMPLES, O_METHOD, O_PROFILE, O_ALPHA, O_LAMBDA, O_EXPONENT, O_FLOOR, O_GRAN, O_REL, O_MFIM_C, O_SCOPE, O_ESTIMATOR, O_LOCAL, O_THREADS, O_DRY, O_SWEEP, O_OUTPUT, O_QUIET, O_COUNT };
+enum { O_LABELS, O_SAMPLES, O_METHOD, O_PROFILE, O_ALPHA, O_LAMBDA, O_EXPONENT, O_FLOOR, O_GRAN, O_REL, O_MFIM_C, O_SCOPE, O_ESTIMATOR, O_LOCAL, O_THREADS, O_DRY, O_SWEEP, O_MPI, O_OUTPUT, O_QUIET, O_COUNT };
 
 static void print_acc(double a) {
     if (a < 0) printf("%8s", "-");
@@ -130,7 +131,8 @@ static ul_status parse_sweep(const char *spec, const ul_forget_params *base, ul_
     return UL_OK;
 }
 
-int cmd_forget(int argc, char **argv) {
+/* The command; *mpi_on is set once MPI is started (cmd_forget stops it after rank 0 has reported). */
+static int forget_main(int argc, char **argv, bool *mpi_on) {
     char d_alpha[32], d_exp[32], d_c[32];
     snprintf(d_alpha, sizeof d_alpha, "%g", UL_FIUN_DEFAULT_ALPHA);
     snprintf(d_exp, sizeof d_exp, "%g", UL_FIUN_DEFAULT_EXPONENT);
@@ -172,6 +174,10 @@ int cmd_forget(int argc, char **argv) {
                      "'alpha=1,2;exponent=1,2;id-floor=0,1;local-fisher=merge,only;granularity=element,unit' (unlisted "
                      "keys keep the "
                      "request's value) and print forget/retained accuracy per setting"},
+        [O_MPI] = {"mpi", 0, NULL, "off",
+                   "spread the models over the ranks of an MPI job: mpirun -np N unlearn forget DIR ... --mpi "
+                   "(fiun and ssd-local; same checkpoints as one process; --threads is per rank, 0 = the "
+                   "machine's cores divided by its ranks). Needs a build with MPI (make mpi)"},
         [O_OUTPUT] = {"output", 'o', "FILE", NULL, "write the results JSON (receipt and configuration) here"},
         [O_QUIET] = {"quiet", 'q', NULL, "off", "print only errors"},
     };
@@ -183,7 +189,8 @@ int cmd_forget(int argc, char **argv) {
                    "from those, take the forget Fisher at the roots before any change, and dampen every "
                    "affected model in parallel (FIUn; MFIM when a model inherits from several roots). New "
                    "versions and a deletion receipt are committed in one transaction.",
-        .epilog = "example:\n  unlearn forget nets/mixed --labels 3 -o forget-3.json\n",
+        .epilog = "examples:\n  unlearn forget nets/mixed --labels 3 -o forget-3.json\n"
+                  "  mpirun -np 4 unlearn forget nets/dag --labels 3 --threads 1 --mpi\n",
         .opts = opts,
         .nopts = O_COUNT,
         .max_pos = 1,
@@ -227,7 +234,8 @@ int cmd_forget(int argc, char **argv) {
         if (!opts[O_LOCAL].given) p.local_fisher = q.local_fisher;
         if (!opts[O_GRAN].given) p.units = q.units;
     }
-    const bool quiet = cli_get_flag(&opts[O_QUIET]);
+    const bool quiet = cli_get_flag(&opts[O_QUIET]), mpi = cli_get_flag(&opts[O_MPI]);
+    if (mpi && (rc = cli_mpi_check(c.name))) return rc;
     const char *output = opts[O_OUTPUT].given ? opts[O_OUTPUT].value : NULL;
     if (output && (rc = cli_check_output_path(c.name, "-o/--output", output))) return rc;
     int32_t *labels = NULL, *ids = NULL;
@@ -263,17 +271,34 @@ int cmd_forget(int argc, char **argv) {
         p.sweep = sweep;
     }
     ul_forget_result r;
-    st = ul_forget(dir, &p, &r);
+    int rank = 0, ranks = 1;
+    if (mpi) {
+        if ((rc = cli_mpi_start(c.name, threads, &rank, &ranks))) {
+            free(labels);
+            free(ids);
+            free(sweep);
+            return rc;
+        }
+        *mpi_on = true;
+        st = cli_mpi_forget(dir, &p, &r);
+    } else {
+        st = ul_forget(dir, &p, &r);
+    }
     free(labels);
     free(ids);
+    /* a request that does not fit the network (labels) is a usage error (2), non-finite results a
+     * numerical failure (5), busy is busy (6), the rest is about the network's files (3) */
+    const cli_origin origin = r.fault == UL_FORGET_FAULT_REQUEST  ? CLI_FROM_OPTION
+                              : r.fault == UL_FORGET_FAULT_RESULT ? CLI_FROM_TRAIN
+                                                                  : CLI_FROM_INPUT;
+    if (rank != 0) { /* every rank has the same status; rank 0 reports it */
+        ul_forget_result_free(&r);
+        free(sweep);
+        return cli_exit_code(st, origin);
+    }
     if (st != UL_OK) {
         free(sweep);
-        /* a request that does not fit the network (labels) is a usage error (2), non-finite results a
-         * numerical failure (5), busy is busy (6), the rest is about the network's files (3) */
-        const cli_origin o = r.fault == UL_FORGET_FAULT_REQUEST  ? CLI_FROM_OPTION
-                             : r.fault == UL_FORGET_FAULT_RESULT ? CLI_FROM_TRAIN
-                                                                 : CLI_FROM_INPUT;
-        rc = cli_fail(c.name, st, o, dir);
+        rc = cli_fail(c.name, st, origin, dir);
         if (st == UL_E_BUSY)
             cli_hint("another process wrote the network while this request ran; nothing was changed: run the same "
                      "command again");
@@ -297,6 +322,8 @@ int cmd_forget(int argc, char **argv) {
         printf("roots' forget Fisher %.3f s; per-model phase: makespan %.3f s, sum %.3f s; total %.3f s%s\n",
                r.roots_seconds, r.makespan_seconds, r.sum_seconds, r.total_seconds,
                p.dry_run ? " (dry run: nothing written)" : "");
+        if (mpi) printf("MPI: %d rank%s, %d thread%s each\n", ranks, ranks == 1 ? "" : "s", ul_get_threads(),
+                        ul_get_threads() == 1 ? "" : "s");
         if (!p.dry_run) printf("committed request %lld: %zu new versions\n", (long long)r.request_id, r.n);
         if (r.nsweep) {
             printf("\nsweep (%zu settings; accuracies are means over the %zu models, worst = highest forget):\n",
@@ -359,4 +386,16 @@ int cmd_forget(int argc, char **argv) {
     ul_forget_result_free(&r);
     free(sweep);
     return CLI_EXIT_OK;
+}
+
+int cmd_forget(int argc, char **argv) {
+    bool mpi_on = false;
+    const int rc = forget_main(argc, argv, &mpi_on);
+    if (mpi_on) { /* every rank waits here until rank 0 has printed: a rank that exits non-zero first
+                     makes mpirun end the job */
+        fflush(stdout);
+        fflush(stderr);
+        cli_mpi_stop();
+    }
+    return rc;
 }

@@ -21,6 +21,7 @@ struct ul_net {
     char *dir;           /* as given, without trailing slashes (owned) */
     sqlite3 *db;
     bool readonly;
+    bool store_writable; /* a store-only handle (db NULL) that may write objects (ul_net_open_store) */
     int busy_ms;
     ul_net_txn *txn;     /* the open request transaction of this handle, if any */
 };
@@ -75,6 +76,13 @@ bool ul_net_same_arch(const char *arch_a, const ul_arch_params *a, const char *a
 const char *ul_net_arity_problem(ul_edge_type e, int nparents);
 
 /* ---- objects ------------------------------------------------------------------------- */
+
+/* A handle on the object store alone, for the helper processes of a distributed request or build
+ * (src/dist/): no registry connection (registry calls on it fail with UL_E_ARG), so it works where
+ * SQLite's WAL cannot be shared (other machines on a network file system). writable: ul_net_put_object
+ * works. No stale-temporary cleanup (the process that owns the registry does it). Close with
+ * ul_net_close. */
+ul_status ul_net_open_store(const char *dir, bool writable, ul_net **out);
 
 /* DIR/objects/<hex>.<ext> into buf (no existence check). */
 ul_status ul_net_object_file(const ul_net *n, const char *hex, const char *ext, char *buf, size_t bufsz);

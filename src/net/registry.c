@@ -124,8 +124,14 @@ ul_status ul_net_sql_fail(const ul_net *n, int rc, const char *what) {
     return ul_net_fail(n, s, NULL, NULL, "%s: %s", what, msg);
 }
 
+/* A store-only handle (ul_net_open_store) has no registry connection. */
+static ul_status no_registry(const ul_net *n) {
+    return ul_net_fail(n, UL_E_ARG, NULL, NULL, "this handle opens the object store only, not the registry");
+}
+
 ul_status ul_net_prepare(const ul_net *n, const char *sql, sqlite3_stmt **st) {
     *st = NULL;
+    if (!n->db) return no_registry(n);
     int rc = sqlite3_prepare_v2(n->db, sql, -1, st, NULL);
     if (rc != SQLITE_OK) {
         sqlite3_finalize(*st);
@@ -136,6 +142,7 @@ ul_status ul_net_prepare(const ul_net *n, const char *sql, sqlite3_stmt **st) {
 }
 
 ul_status ul_net_exec(const ul_net *n, const char *sql, const char *what) {
+    if (!n->db) return no_registry(n);
     int rc = sqlite3_exec(n->db, sql, NULL, NULL, NULL);
     return rc == SQLITE_OK ? UL_OK : ul_net_sql_fail(n, rc, what);
 }
@@ -152,6 +159,7 @@ void ul_net_rollback(ul_net *n) {
 
 ul_status ul_net_read_begin(ul_net *n, bool *started) {
     *started = false;
+    if (!n->db) return no_registry(n);
     if (!sqlite3_get_autocommit(n->db)) return UL_OK;
     ul_status st = ul_net_exec(n, "BEGIN", "starting a read");
     if (st == UL_OK) *started = true;
@@ -587,6 +595,31 @@ ul_status ul_net_open(const char *dir, bool readonly, ul_net **out) {
         return st;
     }
     if (!readonly) ul_net_remove_stale_temps(n);
+    *out = n;
+    return UL_OK;
+}
+
+ul_status ul_net_open_store(const char *dir, bool writable, ul_net **out) {
+    if (!out) return ul_fail(UL_E_ARG, "ul_net_open_store: out is NULL");
+    *out = NULL;
+    if (!dir || !dir[0]) return ul_fail(UL_E_ARG, "ul_net_open_store: directory is required");
+    ul_net *n;
+    ul_status st = net_new(dir, true, &n);
+    if (st != UL_OK) return st;
+    char objs[4200];
+    struct stat sb;
+    snprintf(objs, sizeof objs, "%s/%s", n->dir, UL_NET_OBJECTS);
+    if (stat(objs, &sb) != 0 || !S_ISDIR(sb.st_mode))
+        st = ul_net_fail(n, UL_E_NOTFOUND, NULL, NULL, "not a network: no " UL_NET_OBJECTS "/ directory");
+    else if (writable && on_readonly_fs(n->dir))
+        st = ul_net_fail(n, UL_E_IO, NULL, NULL, "cannot write objects: the network is on a read-only file system");
+    else if (writable && access(objs, W_OK) != 0)
+        st = ul_net_fail(n, UL_E_IO, NULL, NULL, "cannot write to " UL_NET_OBJECTS "/: %s", strerror(errno));
+    if (st != UL_OK) {
+        ul_net_close(n);
+        return st;
+    }
+    n->store_writable = writable;
     *out = n;
     return UL_OK;
 }

@@ -49,7 +49,8 @@ ul_status ul_net_put_object(ul_net *n, const void *data, size_t len, const char 
     if (!n || (!data && len) || !hex) return ul_fail(UL_E_ARG, "ul_net_put_object: NULL argument");
     if (!ul_net_ext_ok(ext))
         return ul_net_fail(n, UL_E_ARG, NULL, "object extension", "'%s' is not 1..15 of [a-z0-9]", ext ? ext : "(null)");
-    if (n->readonly) return ul_net_fail(n, UL_E_ARG, NULL, "objects", "the network was opened read-only");
+    if (n->readonly && !n->store_writable)
+        return ul_net_fail(n, UL_E_ARG, NULL, "objects", "the network was opened read-only");
     char h[65], path[4096];
     ul_sha256_hex(data, len, h);
     ul_status st = ul_net_object_file(n, h, ext, path, sizeof path);
