@@ -133,7 +133,8 @@ static ul_status parse_sweep(const char *spec, const ul_forget_params *base, ul_
 
 /* The command; *mpi_on is set once MPI is started (cmd_forget stops it after rank 0 has reported). */
 static int forget_main(int argc, char **argv, bool *mpi_on) {
-    char d_alpha[32], d_exp[32], d_c[32];
+    char d_alpha[32], d_exp[32], d_c[32], d_rel[32];
+    snprintf(d_rel, sizeof d_rel, "%g", UL_FIUN_DEFAULT_REL);
     snprintf(d_alpha, sizeof d_alpha, "%g", UL_FIUN_DEFAULT_ALPHA);
     snprintf(d_exp, sizeof d_exp, "%g", UL_FIUN_DEFAULT_EXPONENT);
     snprintf(d_c, sizeof d_c, "%g", UL_FIUN_DEFAULT_MFIM_C);
@@ -144,8 +145,8 @@ static int forget_main(int argc, char **argv, bool *mpi_on) {
                        "split; whitespace/comma separated, '#' comments)"},
         [O_METHOD] = {"method", 0, "NAME", "fiun", "fiun; retrain (re-derive every affected model without the labels: the exact answer); sequential (FIUn on the roots, re-derive the descendants); ssd-local (each model dampened with its own forget Fisher); finetune (each model trained 1 epoch on its data without the labels); ga-transfer (the reference code's gradient ascent at the roots, transferred to the descendants)"},
         [O_PROFILE] = {"profile", 0, "tuned|parity", "tuned",
-                       "FIUn defaults: tuned (the sweep of docs/fiun.md: unit granularity, alpha 2.5, exponent 3, c 1, "
-                       "local Fisher only) or parity (the spec's values: element-wise, alpha 1, exponent 1, c 5, "
+                       "FIUn defaults: tuned (the sweeps of docs/fiun.md: unit granularity, alpha 1.5, select-rel 0.7, "
+                       "exponent 3, c 1, local Fisher only) or parity (the spec's values: element-wise, alpha 1, exponent 1, c 5, "
                        "local Fisher off); options given explicitly win"},
         [O_ALPHA] = {"alpha", 0, "A", d_alpha, "FIUn selection: dampen k when I_f[k] > A * I_D[k]"},
         [O_LAMBDA] = {"lambda", 0, "L", "1", "FIUn dampening constant: factor min(L * I_D / I_f, 1)"},
@@ -156,7 +157,7 @@ static int forget_main(int argc, char **argv, bool *mpi_on) {
         [O_GRAN] = {"granularity", 0, "element|unit", "unit",
                     "FIUn: select and dampen single values (the spec), or whole units (one output of a layer, e.g. "
                     "a class's row of the head) by their summed Fishers"},
-        [O_REL] = {"select-rel", 0, "B", "0",
+        [O_REL] = {"select-rel", 0, "B", d_rel,
                    "FIUn with units: also require a unit's forget/full Fisher ratio to be at least B times the "
                    "largest ratio of a forget label's own Fisher (0 = off; see docs/fiun.md)"},
         [O_MFIM_C] = {"mfim-c", 0, "C", d_c, "MFIM divisor base: max of K root Fishers / C^(K-1)"},
@@ -233,6 +234,7 @@ static int forget_main(int argc, char **argv, bool *mpi_on) {
         if (!opts[O_MFIM_C].given) p.mfim_c = q.mfim_c;
         if (!opts[O_LOCAL].given) p.local_fisher = q.local_fisher;
         if (!opts[O_GRAN].given) p.units = q.units;
+        if (!opts[O_REL].given) p.rel = q.rel;
     }
     const bool quiet = cli_get_flag(&opts[O_QUIET]), mpi = cli_get_flag(&opts[O_MPI]);
     if (mpi && (rc = cli_mpi_check(c.name))) return rc;

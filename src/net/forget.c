@@ -64,6 +64,7 @@ ul_forget_params ul_forget_defaults(void) {
     p.mfim_c = UL_FIUN_DEFAULT_MFIM_C;
     p.local_fisher = UL_LOCAL_ONLY;
     p.units = true;
+    p.rel = UL_FIUN_DEFAULT_REL;
     return p;
 }
 
