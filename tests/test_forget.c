@@ -378,6 +378,7 @@ static void test_exponent(void **s) {
         f2 += e2.nodes[i].forget_acc_after;
     }
     if (!(f2 <= f1)) fail_msg("exponent 2 forgot less: %.1f vs %.1f (summed)", f2, f1);
+    ul_forget_result_free(&e1);
     p.exponent = 0.0;
     ULT_FAILS(ul_forget(g_net, &p, &e1), UL_E_ARG);
     ul_forget_result_free(&e2);
