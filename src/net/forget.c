@@ -251,16 +251,17 @@ static double acc_on(ul_model *m, ul_dataset *test, const ul_transform *tf, cons
     return acc;
 }
 
-/* Labels a node knows (learned ∪ inherited) split into forget ∩ known and known \ forget. */
-static void known_split(const ul_node *nd, int K, const int32_t *U, size_t nU, int32_t *fl, size_t *nf,
-                        int32_t *rl, size_t *nr) {
+/* Labels a node knows (learned and inherited), split into forget (in U) and retained (at most
+ * 1024 each): shared with the receipt's verification (src/report/receipt.c). */
+void ul_net_known_split(const ul_node *nd, const int32_t *U, size_t nU, int32_t *fl, size_t *nf, int32_t *rl,
+                        size_t *nr) {
     *nf = *nr = 0;
     for (int pass = 0; pass < 2; pass++) {
         const char *s = pass ? nd->inherited : nd->learned;
         int32_t *lab = NULL;
-        size_t n = 0;
-        if (!s[0] || ul_parse_label_set(s, K, &lab, &n) != UL_OK) continue;
-        for (size_t i = 0; i < n; i++) {
+        size_t k = 0;
+        if (!s[0] || ul_parse_label_set(s, nd->ap.classes, &lab, &k) != UL_OK) continue;
+        for (size_t i = 0; i < k && *nf < 1024 && *nr < 1024; i++) {
             if (in_set(U, nU, lab[i])) {
                 if (!in_set(fl, *nf, lab[i])) fl[(*nf)++] = lab[i];
             } else if (!in_set(rl, *nr, lab[i])) {
@@ -273,7 +274,7 @@ static void known_split(const ul_node *nd, int K, const int32_t *U, size_t nU, i
 
 /* The normalisation the model was trained with: the recipe's "normalize" {"mean":[..],"std":[..]}
  * (null = none); without one (models added from outside), the dataset's default. */
-static ul_transform node_transform(const ul_node *nd) {
+ul_transform ul_net_node_transform(const ul_node *nd) {
     ul_transform tf;
     memset(&tf, 0, sizeof tf);
     cJSON *j = cJSON_Parse(nd->recipe);
@@ -461,7 +462,7 @@ static size_t dampen_node(const ul_model *m, float *theta, const float *ID, cons
 
 /* Sweep (dry runs): for every setting, dampen a copy of model m and evaluate it; results go to
  * fa[k * stride], ra[k * stride], sel[k * stride] for setting k. */
-static ul_status sweep_node(const ul_model *m, const ul_node *nd, ul_dataset *test, const ul_view *fsv, int K,
+static ul_status sweep_node(const ul_model *m, const ul_node *nd, ul_dataset *test, const ul_view *fsv,
                             const ul_forget_params *p, const float *ID, const float **Fr, int nr, const float *Floc,
                             const float *const *Fsel, int nsel, size_t P, double *fa, double *ra, size_t *sel,
                             size_t stride) {
@@ -470,8 +471,8 @@ static ul_status sweep_node(const ul_model *m, const ul_node *nd, ul_dataset *te
     ul_status st = F ? ul_model_clone(m, &w) : UL_E_NOMEM;
     int32_t fl[1024], rl[1024];
     size_t nfl = 0, nrl = 0, cnt;
-    known_split(nd, K, p->labels, p->nlabels, fl, &nfl, rl, &nrl);
-    ul_transform tf = node_transform(nd);
+    ul_net_known_split(nd, p->labels, p->nlabels, fl, &nfl, rl, &nrl);
+    ul_transform tf = ul_net_node_transform(nd);
     for (size_t k = 0; k < p->nsweep && st == UL_OK; k++) {
         const ul_forget_setting *q = &p->sweep[k];
         if ((st = ul_model_copy_params(w, m)) != UL_OK) break;
@@ -501,7 +502,7 @@ static ul_status node_classes(ul_net *net, const ul_node *nd, ul_model *m, ul_da
     if (*cached) return UL_OK;
     if (gs != UL_E_NOTFOUND) ul_log(UL_LOG_WARN, "forget: model '%s': %s; recomputing its Fisher", nd->name, ul_last_error());
     ul_view *own = NULL;
-    ul_transform tf = node_transform(nd);
+    ul_transform tf = ul_net_node_transform(nd);
     ul_status st = ul_net_own_view(net, &nd->own, train, &own);
     if (st == UL_OK) st = ul_net_fisher_classes_compute(m, own, &tf, cs);
     ul_view_free(own);
@@ -852,7 +853,7 @@ ul_status ul_forget_root_fisher(ul_forget_plan *pl, size_t r) {
         } else if (!(rf[r].F = ul_malloc(P, sizeof(float)))) {
             st = UL_E_NOMEM;
         } else {
-            ul_transform tf = node_transform(&rn);
+            ul_transform tf = ul_net_node_transform(&rn);
             if (ga) {
                 ul_ga_params gp = ul_ga_defaults();
                 double acc;
@@ -891,8 +892,8 @@ ul_status ul_forget_node_before(ul_forget_plan *pl, size_t i) {
     if (s != UL_OK) return s;
     int32_t fl[1024], rl[1024];
     size_t nfl = 0, nrl = 0;
-    known_split(nd, pl->K, p->labels, p->nlabels, fl, &nfl, rl, &nrl);
-    ul_transform tf = node_transform(nd);
+    ul_net_known_split(nd, p->labels, p->nlabels, fl, &nfl, rl, &nrl);
+    ul_transform tf = ul_net_node_transform(nd);
     o->forget_acc_before = pl->fsv ? acc_view(pl->models[i], pl->fsv, rl, nrl, &tf, &o->forget_test_n)
                                    : acc_on(pl->models[i], pl->test, &tf, fl, nfl, &o->forget_test_n);
     o->retain_acc_before = acc_on(pl->models[i], pl->test, &tf, rl, nrl, &o->retain_test_n);
@@ -924,7 +925,7 @@ ul_status ul_forget_node_run(ul_forget_plan *pl, size_t i, ul_forget_result *out
     float **Fsel = NULL; /* the model's per-label forget Fishers (relative selection) */
     int nsel = 0;
     if (!ID || !F || !Fs) s = UL_E_NOMEM;
-    ul_transform tf = node_transform(nd);
+    ul_transform tf = ul_net_node_transform(nd);
     const bool ssd = p->method == UL_FORGET_SSD_LOCAL;
     bool want_local = ssd || (!o->root && p->local_fisher != UL_LOCAL_OFF);
     for (size_t k = 0; k < p->nsweep && !o->root; k++) want_local |= p->sweep[k].local != UL_LOCAL_OFF;
@@ -977,7 +978,7 @@ ul_status ul_forget_node_run(ul_forget_plan *pl, size_t i, ul_forget_result *out
         ul_view_free(fv);
     }
     if (s == UL_OK && p->nsweep)
-        s = sweep_node(m, nd, pl->test, pl->fsv, pl->K, p, ID, Fs, nri, Floc, (const float *const *)Fsel, nsel, P,
+        s = sweep_node(m, nd, pl->test, pl->fsv, p, ID, Fs, nri, Floc, (const float *const *)Fsel, nsel, P,
                        out->sweep_forget + i,
                        out->sweep_retain + i, out->sweep_selected + i, pl->closure.n);
     if (s == UL_OK) {
@@ -1020,8 +1021,8 @@ void ul_forget_node_after(ul_forget_plan *pl, size_t i) {
     ul_forget_node *o = &pl->res[i];
     int32_t fl[1024], rl[1024];
     size_t nfl = 0, nrl = 0;
-    known_split(&pl->nodes[i], pl->K, p->labels, p->nlabels, fl, &nfl, rl, &nrl);
-    ul_transform tf = node_transform(&pl->nodes[i]);
+    ul_net_known_split(&pl->nodes[i], p->labels, p->nlabels, fl, &nfl, rl, &nrl);
+    ul_transform tf = ul_net_node_transform(&pl->nodes[i]);
     o->forget_acc_after = pl->fsv ? acc_view(pl->models[i], pl->fsv, rl, nrl, &tf, &o->forget_test_n)
                                   : acc_on(pl->models[i], pl->test, &tf, fl, nfl, &o->forget_test_n);
     o->retain_acc_after = acc_on(pl->models[i], pl->test, &tf, rl, nrl, &o->retain_test_n);

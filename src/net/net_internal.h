@@ -114,4 +114,11 @@ void ul_net_graph_free(ul_net_graph *g);
 /* Index of a model by name, -1 if absent. */
 int ul_net_graph_find(const ul_net_graph *g, const char *name);
 
+/* The normalisation a model was trained with: its recipe's "normalize" (null = none), else the
+ * dataset's default; no augmentation (forget.c; also used by the receipt's verification). */
+ul_transform ul_net_node_transform(const ul_node *nd);
+/* The labels a node knows (learned and inherited), split into those in U and the rest. */
+void ul_net_known_split(const ul_node *nd, const int32_t *U, size_t nU, int32_t *fl, size_t *nf, int32_t *rl,
+                        size_t *nr);
+
 #endif

@@ -19,6 +19,7 @@
 
 #include "unlearn/data.h"
 #include "unlearn/rng.h"
+#include "net/net_internal.h"
 #include "unlearn/train.h"
 
 void ul_receipt_check_free(ul_receipt_check *c) {
@@ -77,57 +78,6 @@ static bool object_ok(ul_net *n, const char *hex, const char *ext, const char *w
     return true;
 }
 
-/* The normalisation a model was trained with: its recipe's "normalize" (null = none), else the
- * dataset's default; no augmentation. The same rule as node_transform in src/net/forget.c. */
-static ul_transform recipe_transform(const ul_node *nd) {
-    ul_transform tf;
-    memset(&tf, 0, sizeof tf);
-    cJSON *j = cJSON_Parse(nd->recipe);
-    const cJSON *nz = j ? cJSON_GetObjectItemCaseSensitive(j, "normalize") : NULL;
-    if (!nz) {
-        tf = ul_transform_default(nd->own.data);
-    } else if (cJSON_IsObject(nz)) {
-        const cJSON *mean = cJSON_GetObjectItemCaseSensitive(nz, "mean"), *sd = cJSON_GetObjectItemCaseSensitive(nz, "std");
-        int k = cJSON_GetArraySize(mean);
-        if (k > 0 && k <= 4 && k == cJSON_GetArraySize(sd)) {
-            tf.nchan = k;
-            for (int i = 0; i < k; i++) {
-                tf.mean[i] = (float)cJSON_GetArrayItem(mean, i)->valuedouble;
-                tf.std[i] = (float)cJSON_GetArrayItem(sd, i)->valuedouble;
-            }
-        }
-    }
-    cJSON_Delete(j);
-    tf.crop_pad = 0;
-    tf.hflip = false;
-    return tf;
-}
-
-static bool in_set(const int32_t *s, size_t n, int32_t v) {
-    for (size_t i = 0; i < n; i++)
-        if (s[i] == v) return true;
-    return false;
-}
-
-/* The labels a model knows (learned and inherited), split into forget (in U) and retained. */
-static void known_split(const ul_node *nd, const int32_t *U, size_t nU, int32_t *fl, size_t *nf, int32_t *rl,
-                        size_t *nr) {
-    *nf = *nr = 0;
-    for (int pass = 0; pass < 2; pass++) {
-        const char *s = pass ? nd->inherited : nd->learned;
-        int32_t *lab = NULL;
-        size_t k = 0;
-        if (!s[0] || ul_parse_label_set(s, nd->ap.classes, &lab, &k) != UL_OK) continue;
-        for (size_t i = 0; i < k && *nf < 1024 && *nr < 1024; i++) {
-            if (in_set(U, nU, lab[i])) {
-                if (!in_set(fl, *nf, lab[i])) fl[(*nf)++] = lab[i];
-            } else if (!in_set(rl, *nr, lab[i])) {
-                rl[(*nr)++] = lab[i];
-            }
-        }
-        free(lab);
-    }
-}
 
 /* Accuracy in percent of m on the samples of `src` whose label is in labels (-1 when none). */
 static double acc_labels(ul_model *m, const ul_view *src, const ul_transform *tf, const int32_t *labels, size_t nl,
@@ -186,14 +136,14 @@ static void eval_model(ul_net *n, model_job *j, data_cache *dc, const int32_t *U
         const bool aft = side == 1;
         const ul_node *nd = aft ? &j->after : &j->before;
         if (!(aft ? j->have_after : j->have_before)) continue;
-        known_split(nd, U, nU, fl, &nfl, rl, &nrl);
+        ul_net_known_split(nd, U, nU, fl, &nfl, rl, &nrl);
         ul_model *m = NULL;
         ul_status st = ul_net_load_model(n, nd, &m);
         if (st != UL_OK) {
             add_line(&o->problems, "%s checkpoint cannot be loaded: %s", aft ? "after" : "before", ul_last_error());
             continue;
         }
-        ul_transform tf = recipe_transform(nd);
+        ul_transform tf = ul_net_node_transform(nd);
         ul_status es = UL_OK;
         size_t fn = 0, rn = 0;
         /* sample requests measure "forget" on the forget samples of every label the model knows */
