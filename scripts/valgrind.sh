@@ -100,7 +100,7 @@ head -c 100 "$M" >"$tmp/trunc.safetensors"
 run 3 info "$tmp/trunc.safetensors"
 run 3 eval -m "$M" --data "$tmp/nodata"
 run 2 train --data "$D" --arch bogus -o "$tmp/x.safetensors"
-run 3 forget "$N" --labels 12
+run 2 forget "$N" --labels 12
 run 3 net show "$D"
 run 2 forget "$N" --labels 1 --alpha 0
 
