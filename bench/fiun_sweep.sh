@@ -3,7 +3,8 @@
 # (cnn on Fashion-MNIST, --max-samples per model, 2 epochs; reused when present), then for one
 # forget label runs FIUn with a few settings and retrain (all --dry-run), and prints one row per
 # (scenario, settings): mean forget and retained accuracy after, worst forget accuracy, and the
-# per-model phase's wall time. Usage: bench/fiun_sweep.sh BUILD_DIR [OUT_DIR] (env LABEL, MAXS).
+# per-model phase's wall time. Settings: the tuned defaults, the spec's parity profile, and the
+# network baselines. The sweep that chose the defaults is the --sweep run in docs/fiun.md. Usage: bench/fiun_sweep.sh BUILD_DIR [OUT_DIR] (env LABEL, MAXS).
 set -euo pipefail
 build=${1:?usage: bench/fiun_sweep.sh BUILD_DIR [OUT_DIR]}
 out=${2:-bench/results/fiun-nets}
@@ -29,10 +30,10 @@ for sc in il tl fl ddpl mixed; do
     "$cli" forget "$net" --labels "$label" --dry-run -q $args -o "$out/$sc-$name.json"
     summ "$out/$sc-$name.json" "$sc" "$name"
   done <<'RUNS'
-parity
-local-c1 --local-fisher merge --mfim-c 1
-local-c1-l0.1 --local-fisher merge --mfim-c 1 --lambda 0.1
+tuned
+parity --profile parity
 ssd-local --method ssd-local
+ga-transfer --method ga-transfer
 retrain --method retrain
 RUNS
 done

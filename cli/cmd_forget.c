@@ -3,7 +3,7 @@
  * retained accuracy before and after, time per model, parallel makespan and sum) and writes the
  * results JSON (the deletion receipt plus the configuration) with -o.
  * Label-level (--labels) and sample-level (--samples FILE) requests; --method picks FIUn or a
- * network baseline.
+ * network baseline; --mpi spreads the per-model work over the ranks of an MPI job (rank 0 prints).
  */
 #include <cjson/cJSON.h>
 #include <stdio.h>
@@ -15,9 +15,10 @@
 
 #include "commands.h"
 #include "common.h"
+#include "mpiopt.h"
 #include "opts.h"
 
-enum { O_LABELS, O_SAMPLES, O_METHOD, O_ALPHA, O_LAMBDA, O_EXPONENT, O_FLOOR, O_MFIM_C, O_SCOPE, O_ESTIMATOR, O_LOCAL, O_THREADS, O_DRY, O_SWEEP, O_OUTPUT, O_QUIET, O_COUNT };
+enum { O_LABELS, O_SAMPLES, O_METHOD, O_PROFILE, O_ALPHA, O_LAMBDA, O_EXPONENT, O_FLOOR, O_GRAN, O_REL, O_MFIM_C, O_SCOPE, O_ESTIMATOR, O_LOCAL, O_THREADS, O_DRY, O_SWEEP, O_MPI, O_OUTPUT, O_QUIET, O_COUNT };
 
 static void print_acc(double a) {
     if (a < 0) printf("%8s", "-");
@@ -47,14 +48,16 @@ static sweep_stats sweep_summary(const ul_forget_result *r, size_t k) {
  * spaces between keys) into the cartesian product of the values; unlisted keys take the request's
  * value. At most 4096 settings. */
 static ul_status parse_sweep(const char *spec, const ul_forget_params *base, ul_forget_setting **out, size_t *n) {
-    enum { K_ALPHA, K_EXP, K_FLOOR, K_LOCAL, K_N };
-    static const char *const keys[K_N] = {"alpha", "exponent", "id-floor", "local-fisher"};
+    enum { K_ALPHA, K_EXP, K_FLOOR, K_LOCAL, K_GRAN, K_REL, K_N };
+    static const char *const keys[K_N] = {"alpha", "exponent", "id-floor", "local-fisher", "granularity", "select-rel"};
     double vals[K_N][64];
     int nv[K_N] = {0};
     vals[K_ALPHA][0] = base->alpha;
     vals[K_EXP][0] = base->exponent;
     vals[K_FLOOR][0] = base->id_floor;
     vals[K_LOCAL][0] = base->local_fisher;
+    vals[K_GRAN][0] = base->units;
+    vals[K_REL][0] = base->rel;
     char *buf = strdup(spec);
     if (!buf) return UL_E_NOMEM;
     ul_status st = UL_OK;
@@ -68,7 +71,8 @@ static ul_status parse_sweep(const char *spec, const ul_forget_params *base, ul_
                 if (strcmp(tok, keys[k]) == 0) key = k;
         }
         if (key < 0) {
-            st = ul_fail(UL_E_ARG, "sweep '%s': '%s' is not key=values (keys: alpha, exponent, id-floor, local-fisher)",
+            st = ul_fail(UL_E_ARG, "sweep '%s': '%s' is not key=values (keys: alpha, exponent, id-floor, local-fisher, granularity, "
+                         "select-rel)",
                          spec, tok);
             break;
         }
@@ -83,7 +87,9 @@ static ul_status parse_sweep(const char *spec, const ul_forget_params *base, ul_
                 break;
             }
             double x = 0;
-            if (key == K_LOCAL) {
+            if (key == K_GRAN) {
+                x = strcmp(v, "element") == 0 ? 0 : strcmp(v, "unit") == 0 ? 1 : -1;
+            } else if (key == K_LOCAL) {
                 x = strcmp(v, "off") == 0 ? UL_LOCAL_OFF : strcmp(v, "merge") == 0 ? UL_LOCAL_MERGE
                     : strcmp(v, "only") == 0                                       ? UL_LOCAL_ONLY
                                                                                    : -1;
@@ -93,6 +99,7 @@ static ul_status parse_sweep(const char *spec, const ul_forget_params *base, ul_
                 if (!end || *end || end == v || !(x >= 0) || !(x <= 1e6)) x = -1;
                 if ((key == K_ALPHA || key == K_EXP) && x == 0) x = -1;
                 if (key == K_EXP && x > 64) x = -1;
+                if (key == K_REL && x > 1) x = -1;
             }
             if (x < 0) st = ul_fail(UL_E_ARG, "sweep '%s': '%s' is not a valid value for '%s'", spec, v, keys[key]);
             else vals[key][nv[key]++] = x;
@@ -114,33 +121,50 @@ static ul_status parse_sweep(const char *spec, const ul_forget_params *base, ul_
         for (int e = 0; e < nv[K_EXP]; e++)
             for (int f = 0; f < nv[K_FLOOR]; f++)
                 for (int l = 0; l < nv[K_LOCAL]; l++)
-                    s[i++] = (ul_forget_setting){vals[K_ALPHA][a], vals[K_EXP][e], vals[K_FLOOR][f],
-                                                 (ul_local_fisher)(int)vals[K_LOCAL][l]};
+                    for (int g = 0; g < nv[K_GRAN]; g++)
+                        for (int r = 0; r < nv[K_REL]; r++)
+                            s[i++] = (ul_forget_setting){vals[K_ALPHA][a], vals[K_EXP][e], vals[K_FLOOR][f],
+                                                         (ul_local_fisher)(int)vals[K_LOCAL][l], vals[K_GRAN][g] != 0,
+                                                         vals[K_REL][r]};
     *out = s;
     *n = total;
     return UL_OK;
 }
 
-int cmd_forget(int argc, char **argv) {
-    char d_alpha[32];
+/* The command; *mpi_on is set once MPI is started (cmd_forget stops it after rank 0 has reported). */
+static int forget_main(int argc, char **argv, bool *mpi_on) {
+    char d_alpha[32], d_exp[32], d_c[32], d_rel[32];
+    snprintf(d_rel, sizeof d_rel, "%g", UL_FIUN_DEFAULT_REL);
     snprintf(d_alpha, sizeof d_alpha, "%g", UL_FIUN_DEFAULT_ALPHA);
+    snprintf(d_exp, sizeof d_exp, "%g", UL_FIUN_DEFAULT_EXPONENT);
+    snprintf(d_c, sizeof d_c, "%g", UL_FIUN_DEFAULT_MFIM_C);
     cli_opt opts[O_COUNT] = {
         [O_LABELS] = {"labels", 0, "SET", NULL, "labels to forget, e.g. 3 or 3,5 or 0-2 (or --samples)"},
         [O_SAMPLES] = {"samples", 0, "FILE", NULL,
                        "forget these training samples instead: a file of sample ids (indices into the training "
                        "split; whitespace/comma separated, '#' comments)"},
         [O_METHOD] = {"method", 0, "NAME", "fiun", "fiun; retrain (re-derive every affected model without the labels: the exact answer); sequential (FIUn on the roots, re-derive the descendants); ssd-local (each model dampened with its own forget Fisher); finetune (each model trained 1 epoch on its data without the labels); ga-transfer (the reference code's gradient ascent at the roots, transferred to the descendants)"},
+        [O_PROFILE] = {"profile", 0, "tuned|parity", "tuned",
+                       "FIUn defaults: tuned (the sweeps of docs/fiun.md: unit granularity, alpha 2.5, exponent 3, c 1, "
+                       "local Fisher only) or parity (the spec's values: element-wise, alpha 1, exponent 1, c 5, "
+                       "local Fisher off); options given explicitly win"},
         [O_ALPHA] = {"alpha", 0, "A", d_alpha, "FIUn selection: dampen k when I_f[k] > A * I_D[k]"},
         [O_LAMBDA] = {"lambda", 0, "L", "1", "FIUn dampening constant: factor min(L * I_D / I_f, 1)"},
-        [O_EXPONENT] = {"exponent", 0, "E", "1", "FIUn dampening exponent: factor min((L * I_D / I_f)^E, 1)"},
+        [O_EXPONENT] = {"exponent", 0, "E", d_exp, "FIUn dampening exponent: factor min((L * I_D / I_f)^E, 1)"},
         [O_FLOOR] = {"id-floor", 0, "F", "0",
                      "FIUn: dampen against I_D + F * mean(I_D) so that tiny full-data Fishers are not selected "
                      "(0 = the plain rule; see docs/fiun.md)"},
-        [O_MFIM_C] = {"mfim-c", 0, "C", "5", "MFIM divisor base: max of K root Fishers / C^(K-1)"},
+        [O_GRAN] = {"granularity", 0, "element|unit", "unit",
+                    "FIUn: select and dampen single values (the spec), or whole units (one output of a layer, e.g. "
+                    "a class's row of the head) by their summed Fishers"},
+        [O_REL] = {"select-rel", 0, "B", d_rel,
+                   "FIUn with units: also require a unit's forget/full Fisher ratio to be at least B times the "
+                   "largest ratio of a forget label's own Fisher (0 = off; see docs/fiun.md)"},
+        [O_MFIM_C] = {"mfim-c", 0, "C", d_c, "MFIM divisor base: max of K root Fishers / C^(K-1)"},
         [O_SCOPE] = {"scope", 0, "last|all", "last", "Fisher scope: the final linear layer or every parameter"},
         [O_ESTIMATOR] = {"estimator", 0, "sample|batch", "sample",
                          "Fisher estimator: per-sample, or the reference code's batch means (batch 32, first 32)"},
-        [O_LOCAL] = {"local-fisher", 0, "off|merge|only", "off",
+        [O_LOCAL] = {"local-fisher", 0, "off|merge|only", "only",
                      "a model below the roots that trained on forget data itself: ignore the forget Fisher of "
                      "its own forget samples (off, the reference code), merge it with the roots' (merge), or use "
                      "it instead of theirs (only)"},
@@ -148,8 +172,13 @@ int cmd_forget(int argc, char **argv) {
         [O_DRY] = {"dry-run", 0, NULL, "off", "compute and report, change nothing"},
         [O_SWEEP] = {"sweep", 0, "SPEC", NULL,
                      "with --dry-run: also try every combination of the listed values, e.g. "
-                     "'alpha=1,2;exponent=1,2;id-floor=0,1;local-fisher=merge,only' (unlisted keys keep the "
+                     "'alpha=1,2;exponent=1,2;id-floor=0,1;local-fisher=merge,only;granularity=element,unit' (unlisted "
+                     "keys keep the "
                      "request's value) and print forget/retained accuracy per setting"},
+        [O_MPI] = {"mpi", 0, NULL, "off",
+                   "spread the models over the ranks of an MPI job: mpirun -np N unlearn forget DIR ... --mpi "
+                   "(fiun and ssd-local; same checkpoints as one process; --threads is per rank, 0 = the "
+                   "machine's cores divided by its ranks). Needs a build with MPI (make mpi)"},
         [O_OUTPUT] = {"output", 'o', "FILE", NULL, "write the results JSON (receipt and configuration) here"},
         [O_QUIET] = {"quiet", 'q', NULL, "off", "print only errors"},
     };
@@ -161,7 +190,8 @@ int cmd_forget(int argc, char **argv) {
                    "from those, take the forget Fisher at the roots before any change, and dampen every "
                    "affected model in parallel (FIUn; MFIM when a model inherits from several roots). New "
                    "versions and a deletion receipt are committed in one transaction.",
-        .epilog = "example:\n  unlearn forget nets/mixed --labels 3 -o forget-3.json\n",
+        .epilog = "examples:\n  unlearn forget nets/mixed --labels 3 -o forget-3.json\n"
+                  "  mpirun -np 4 unlearn forget nets/dag --labels 3 --threads 1 --mpi\n",
         .opts = opts,
         .nopts = O_COUNT,
         .max_pos = 1,
@@ -172,17 +202,21 @@ int cmd_forget(int argc, char **argv) {
     if (rc) return rc;
     ul_forget_params p = ul_forget_defaults();
     long threads;
-    int scope, est, local;
+    int scope, est, local, gran, profile;
     static const char *const scopes[] = {"last", "all"}, *const ests[] = {"sample", "batch"},
-                             *const locals[] = {"off", "merge", "only"};
+                             *const locals[] = {"off", "merge", "only"}, *const grans[] = {"element", "unit"},
+                             *const profiles[] = {"tuned", "parity"};
     if ((rc = cli_get_double(&c, &opts[O_ALPHA], 0.0, 1e12, true, &p.alpha)) ||
         (rc = cli_get_double(&c, &opts[O_LAMBDA], 0.0, 1e12, true, &p.lambda)) ||
         (rc = cli_get_double(&c, &opts[O_EXPONENT], 0.0, 64.0, true, &p.exponent)) ||
         (rc = cli_get_double(&c, &opts[O_FLOOR], 0.0, 1e6, false, &p.id_floor)) ||
+        (rc = cli_get_double(&c, &opts[O_REL], 0.0, 1.0, false, &p.rel)) ||
         (rc = cli_get_double(&c, &opts[O_MFIM_C], 1.0, 1e12, false, &p.mfim_c)) ||
         (rc = cli_get_choice(&c, &opts[O_SCOPE], scopes, 2, &scope)) ||
         (rc = cli_get_choice(&c, &opts[O_ESTIMATOR], ests, 2, &est)) ||
         (rc = cli_get_choice(&c, &opts[O_LOCAL], locals, 3, &local)) ||
+        (rc = cli_get_choice(&c, &opts[O_GRAN], grans, 2, &gran)) ||
+        (rc = cli_get_choice(&c, &opts[O_PROFILE], profiles, 2, &profile)) ||
         (rc = cli_get_long(&c, &opts[O_THREADS], 0, 4096, &threads)))
         return rc;
     ul_status st = ul_forget_method_parse(opts[O_METHOD].value, &p.method);
@@ -192,7 +226,18 @@ int cmd_forget(int argc, char **argv) {
     p.threads = (int)threads;
     p.dry_run = cli_get_flag(&opts[O_DRY]);
     p.local_fisher = (ul_local_fisher)local;
-    const bool quiet = cli_get_flag(&opts[O_QUIET]);
+    p.units = gran == 1;
+    if (profile == 1) { /* the spec's parity values, except for what was given explicitly */
+        const ul_forget_params q = ul_forget_parity_defaults();
+        if (!opts[O_ALPHA].given) p.alpha = q.alpha;
+        if (!opts[O_EXPONENT].given) p.exponent = q.exponent;
+        if (!opts[O_MFIM_C].given) p.mfim_c = q.mfim_c;
+        if (!opts[O_LOCAL].given) p.local_fisher = q.local_fisher;
+        if (!opts[O_GRAN].given) p.units = q.units;
+        if (!opts[O_REL].given) p.rel = q.rel;
+    }
+    const bool quiet = cli_get_flag(&opts[O_QUIET]), mpi = cli_get_flag(&opts[O_MPI]);
+    if (mpi && (rc = cli_mpi_check(c.name))) return rc;
     const char *output = opts[O_OUTPUT].given ? opts[O_OUTPUT].value : NULL;
     if (output && (rc = cli_check_output_path(c.name, "-o/--output", output))) return rc;
     int32_t *labels = NULL, *ids = NULL;
@@ -228,12 +273,38 @@ int cmd_forget(int argc, char **argv) {
         p.sweep = sweep;
     }
     ul_forget_result r;
-    st = ul_forget(dir, &p, &r);
+    int rank = 0, ranks = 1;
+    if (mpi) {
+        if ((rc = cli_mpi_start(c.name, threads, &rank, &ranks))) {
+            free(labels);
+            free(ids);
+            free(sweep);
+            return rc;
+        }
+        *mpi_on = true;
+        st = cli_mpi_forget(dir, &p, &r);
+    } else {
+        st = ul_forget(dir, &p, &r);
+    }
     free(labels);
     free(ids);
+    /* a request that does not fit the network (labels) is a usage error (2), non-finite results a
+     * numerical failure (5), busy is busy (6), the rest is about the network's files (3) */
+    const cli_origin origin = r.fault == UL_FORGET_FAULT_REQUEST  ? CLI_FROM_OPTION
+                              : r.fault == UL_FORGET_FAULT_RESULT ? CLI_FROM_TRAIN
+                                                                  : CLI_FROM_INPUT;
+    if (rank != 0) { /* every rank has the same status; rank 0 reports it */
+        ul_forget_result_free(&r);
+        free(sweep);
+        return cli_exit_code(st, origin);
+    }
     if (st != UL_OK) {
         free(sweep);
-        return cli_fail(c.name, st, CLI_FROM_INPUT, dir);
+        rc = cli_fail(c.name, st, origin, dir);
+        if (st == UL_E_BUSY)
+            cli_hint("another process wrote the network while this request ran; nothing was changed: run the same "
+                     "command again");
+        return rc;
     }
     if (!quiet) {
         printf("%-14s %5s %6s %9s %9s %9s %9s %9s %8s\n", "model", "root", "roots", "forget", "forget'", "retain",
@@ -253,16 +324,18 @@ int cmd_forget(int argc, char **argv) {
         printf("roots' forget Fisher %.3f s; per-model phase: makespan %.3f s, sum %.3f s; total %.3f s%s\n",
                r.roots_seconds, r.makespan_seconds, r.sum_seconds, r.total_seconds,
                p.dry_run ? " (dry run: nothing written)" : "");
+        if (mpi) printf("MPI: %d rank%s, %d thread%s each\n", ranks, ranks == 1 ? "" : "s", ul_get_threads(),
+                        ul_get_threads() == 1 ? "" : "s");
         if (!p.dry_run) printf("committed request %lld: %zu new versions\n", (long long)r.request_id, r.n);
         if (r.nsweep) {
             printf("\nsweep (%zu settings; accuracies are means over the %zu models, worst = highest forget):\n",
                    r.nsweep, r.n);
-            printf("%8s %8s %8s %6s %9s %9s %9s %9s\n", "alpha", "exponent", "id-floor", "local", "forget'",
-                   "worst", "retain'", "dampened");
+            printf("%8s %8s %8s %6s %8s %6s %9s %9s %9s %9s\n", "alpha", "exponent", "id-floor", "local", "unit",
+                   "rel", "forget'", "worst", "retain'", "dampened");
             for (size_t k = 0; k < r.nsweep; k++) {
                 sweep_stats st_ = sweep_summary(&r, k);
-                printf("%8g %8g %8g %6s ", p.sweep[k].alpha, p.sweep[k].exponent, p.sweep[k].id_floor,
-                       ul_local_fisher_name(p.sweep[k].local));
+                printf("%8g %8g %8g %6s %8s %6g ", p.sweep[k].alpha, p.sweep[k].exponent, p.sweep[k].id_floor,
+                       ul_local_fisher_name(p.sweep[k].local), p.sweep[k].units ? "unit" : "element", p.sweep[k].rel);
                 print_acc(st_.fmean);
                 printf(" ");
                 print_acc(st_.fworst);
@@ -285,6 +358,8 @@ int cmd_forget(int argc, char **argv) {
                 cJSON_AddNumberToObject(o, "exponent", p.sweep[k].exponent);
                 cJSON_AddNumberToObject(o, "id_floor", p.sweep[k].id_floor);
                 cJSON_AddStringToObject(o, "local_fisher", ul_local_fisher_name(p.sweep[k].local));
+                cJSON_AddStringToObject(o, "granularity", p.sweep[k].units ? "unit" : "element");
+                cJSON_AddNumberToObject(o, "select_rel", p.sweep[k].rel);
                 cJSON_AddNumberToObject(o, "forget_acc_mean", ss.fmean);
                 cJSON_AddNumberToObject(o, "forget_acc_worst", ss.fworst);
                 cJSON_AddNumberToObject(o, "retain_acc_mean", ss.rmean);
@@ -313,4 +388,16 @@ int cmd_forget(int argc, char **argv) {
     ul_forget_result_free(&r);
     free(sweep);
     return CLI_EXIT_OK;
+}
+
+int cmd_forget(int argc, char **argv) {
+    bool mpi_on = false;
+    const int rc = forget_main(argc, argv, &mpi_on);
+    if (mpi_on) { /* every rank waits here until rank 0 has printed: a rank that exits non-zero first
+                     makes mpirun end the job */
+        fflush(stdout);
+        fflush(stderr);
+        cli_mpi_stop();
+    }
+    return rc;
 }

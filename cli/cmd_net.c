@@ -28,6 +28,7 @@
 #include "commands.h"
 #include "common.h"
 #include "exitcodes.h"
+#include "mpiopt.h"
 #include "opts.h"
 #include "progress.h"
 
@@ -39,9 +40,13 @@ static int open_net(const char *cmd, const char *dir, bool readonly, ul_net **ou
     struct stat sb;
     *out = NULL;
     snprintf(db, sizeof db, "%s/umig.db", dir);
-    if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
+    if (stat(dir, &sb) != 0) {
         cli_err(cmd, "network directory '%s' does not exist", dir);
         cli_hint("create one with 'unlearn net build %s --scenario mixed ...'", dir);
+        return CLI_EXIT_INPUT;
+    }
+    if (!S_ISDIR(sb.st_mode)) {
+        cli_err(cmd, "'%s' is a file, not a network directory", dir);
         return CLI_EXIT_INPUT;
     }
     if (stat(db, &sb) != 0) {
@@ -134,7 +139,7 @@ static void acc_text(double acc, char *buf, size_t cap) {
 
 /* ---- net build ---------------------------------------------------------------------- */
 
-enum { B_SCENARIO, B_DATA, B_ARCH, B_WIDTH, B_DEPTH, B_EPOCHS, B_MAX_SAMPLES, B_SEED, B_THREADS, B_QUIET, B_COUNT };
+enum { B_SCENARIO, B_DATA, B_ARCH, B_WIDTH, B_DEPTH, B_EPOCHS, B_MAX_SAMPLES, B_SEED, B_THREADS, B_MPI, B_QUIET, B_COUNT };
 
 static const char *const scenario_names[] = {"mixed", "il", "tl", "fl", "ddpl", "chain", "dag"};
 
@@ -194,7 +199,8 @@ static void build_row(const ul_node *nd, double seconds, void *user) {
     else u->built++;
 }
 
-static int net_build(int argc, char **argv) {
+/* The command; *mpi_on is set once MPI is started (net_build stops it after rank 0 has reported). */
+static int net_build_main(int argc, char **argv, bool *mpi_on) {
     cli_opt opts[B_COUNT] = {
         [B_SCENARIO] = {"scenario", 0, "NAME", "mixed",
                         "mixed, il, tl, fl, ddpl, chain (deep continue-chain) or dag (deep random DAG); see docs/net.md"},
@@ -207,6 +213,10 @@ static int net_build(int argc, char **argv) {
                            "cap on each model's own samples (a seeded subset; 0 = its whole shard)"},
         [B_SEED] = {"seed", 0, "N", "0", "seed of the whole build (initialisation, shards, shuffling, dag shape)"},
         [B_THREADS] = {"threads", 0, "N", "0", "threads (0 = all cores); checkpoints are bit-identical for a given seed"},
+        [B_MPI] = {"mpi", 0, NULL, "off",
+                   "train the models whose parents are built on the ranks of an MPI job: mpirun -np N unlearn net "
+                   "build DIR ... --mpi (same checkpoints and registry as one process; --threads is per rank). "
+                   "Needs a build with MPI (make mpi)"},
         [B_QUIET] = {"quiet", 'q', NULL, "off", "no progress or header on stderr (the table still goes to stdout)"},
     };
     cli_cmd c = {
@@ -242,7 +252,8 @@ static int net_build(int argc, char **argv) {
     if ((rc = cli_get_u64(&c, &opts[B_SEED], &seed))) return rc;
     if ((rc = cli_get_double(&c, &opts[B_WIDTH], 0.0, 16.0, true, &width))) return rc;
     const char *scen = scenario_names[si], *arch = opts[B_ARCH].value, *data = opts[B_DATA].value;
-    const bool deep = si >= 5, quiet = cli_get_flag(&opts[B_QUIET]);
+    const bool deep = si >= 5, quiet = cli_get_flag(&opts[B_QUIET]), mpi = cli_get_flag(&opts[B_MPI]);
+    if (mpi && (rc = cli_mpi_check(cmd))) return rc;
     if (opts[B_DEPTH].given && !deep) {
         cli_err(cmd, "--depth applies to --scenario chain and dag only (%s has a fixed shape)", scen);
         return CLI_EXIT_USAGE;
@@ -284,18 +295,27 @@ static int net_build(int argc, char **argv) {
         return CLI_EXIT_USAGE;
     }
 
+    int rank = 0, ranks = 1;
+    if (mpi && (rc = cli_mpi_start(cmd, threads, &rank, &ranks))) return rc;
+    *mpi_on = mpi;
     build_ui ui;
     memset(&ui, 0, sizeof ui);
-    cli_progress_init(&ui.pr, quiet);
-    if (!quiet)
-        fprintf(stderr, "building scenario %s in %s: %s on %s, seed %llu, %d thread%s%s\n", scen, dir_arg, spec, dname,
+    cli_progress_init(&ui.pr, quiet || rank != 0);
+    if (!quiet && rank == 0)
+        fprintf(stderr, "building scenario %s in %s: %s on %s, seed %llu, %d thread%s%s%s\n", scen, dir_arg, spec, dname,
                 (unsigned long long)seed, ul_get_threads(), ul_get_threads() == 1 ? "" : "s",
-                maxs > 0 ? ", capped samples" : "");
+                mpi ? " per rank" : "", maxs > 0 ? ", capped samples" : "");
+    if (!quiet && rank == 0 && mpi) fprintf(stderr, "MPI: %d rank%s\n", ranks, ranks == 1 ? "" : "s");
     ul_build_params bp = {.scenario = scen, .data = data, .arch = arch, .width = ap.width, .depth = (int)depth,
                           .epochs = (int)epochs, .max_samples = (size_t)maxs, .seed = seed,
                           .progress = build_progress, .progress_user = &ui, .node_done = build_row, .node_user = &ui};
     const double t0 = ul_now();
-    st = ul_net_build(dir_arg, &bp);
+    if (mpi) {
+        st = cli_mpi_build(dir_arg, &bp);
+        if (rank != 0) return cli_exit_code(st, CLI_FROM_TRAIN); /* rank 0 reports */
+    } else {
+        st = ul_net_build(dir_arg, &bp);
+    }
     const double secs = ul_now() - t0;
     if (ui.pr.mid_line) fputs("\r\033[K", stderr);
     if (st != UL_OK) {
@@ -303,12 +323,25 @@ static int net_build(int argc, char **argv) {
         if (st == UL_E_NUMERIC) cli_hint("training diverged; try another --seed or fewer --epochs");
         else if (st == UL_E_ARG && strstr(ul_last_error(), "already exists"))
             cli_hint("to resume or extend a network, repeat the options of its first build; for other options use a new DIR");
-        else if (ui.index > 0 || st == UL_E_IO)
+        else if (st == UL_E_BUSY)
+            cli_hint("another process is writing %s; wait for it, then re-run the same command to resume", dir_arg);
+        else if ((ui.index > 0 || st == UL_E_IO) && access(dir_arg, F_OK) == 0)
             cli_hint("models finished so far are kept; fix the cause and re-run the same command to resume");
         return rc;
     }
     printf("network %s: %d models (%d trained, %d kept) in %.1f s\n", dir_arg, ui.index, ui.built, ui.kept, secs);
     return CLI_EXIT_OK;
+}
+
+static int net_build(int argc, char **argv) {
+    bool mpi_on = false;
+    const int rc = net_build_main(argc, argv, &mpi_on);
+    if (mpi_on) { /* every rank waits until rank 0 has printed (see cmd_forget) */
+        fflush(stdout);
+        fflush(stderr);
+        cli_mpi_stop();
+    }
+    return rc;
 }
 
 /* ---- net add ------------------------------------------------------------------------ */
@@ -1013,6 +1046,8 @@ static int net_check(int argc, char **argv) {
             rc = CLI_EXIT_OK;
         } else {
             printf("net check: %s: %zu problem%s found\n", ul_net_dir(net), problems, problems == 1 ? "" : "s");
+            fflush(stdout);
+            cli_err(c.name, "%s: %zu problem%s found (listed on stdout)", ul_net_dir(net), problems, problems == 1 ? "" : "s");
             rc = CLI_EXIT_INPUT;
         }
     }

@@ -9,6 +9,9 @@ int cmd_eval(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_net(int argc, char **argv);
 int cmd_forget(int argc, char **argv);
+int cmd_receipt(int argc, char **argv);
+int cmd_report(int argc, char **argv);
+int cmd_demo(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 
 #endif

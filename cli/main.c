@@ -23,6 +23,9 @@ static const cli_command commands[] = {
     {"info", cmd_info, "describe a checkpoint: architecture, parameters, tensors, metadata"},
     {"net", cmd_net, "model inheritance networks: build a scenario, add, show, log, check"},
     {"forget", cmd_forget, "unlearn labels from a model network (FIUn + MFIM) with a deletion receipt"},
+    {"receipt", cmd_receipt, "print or verify the deletion receipt of a committed request"},
+    {"report", cmd_report, "an HTML report (DAG, accuracy and timing figures) of forget results"},
+    {"demo", cmd_demo, "the main job: build the mixed network, forget a label with FIUn, compare with retrain"},
     {"bench", cmd_bench, "benchmarks: 'bench methods' runs the SFR-on protocol over methods and seeds"},
 };
 #define NCOMMANDS ((int)(sizeof commands / sizeof commands[0]))
@@ -46,13 +49,15 @@ static void global_help(FILE *f) {
                "     (also: the output file cannot be written)\n"
                "  %d  internal failure: out of memory, unsupported request, or a bug\n"
                "  %d  numerical failure: training diverged (NaN or Inf)\n"
+               "  %d  busy: another process is writing the network, or changed it while the request ran;\n"
+               "     nothing was changed, run the command again\n"
                "\nenvironment:\n"
                "  UL_DATA_DIR  root of the named datasets (fashion-mnist, mnist) [/usr/share/datasets]\n"
                "\nexample:\n"
                "  unlearn train --data fashion-mnist --arch cnn --epochs 2 -o model.safetensors\n"
                "  unlearn eval -m model.safetensors --data fashion-mnist\n"
                "  unlearn info model.safetensors\n",
-            CLI_EXIT_OK, CLI_EXIT_USAGE, CLI_EXIT_INPUT, CLI_EXIT_INTERNAL, CLI_EXIT_NUMERIC);
+            CLI_EXIT_OK, CLI_EXIT_USAGE, CLI_EXIT_INPUT, CLI_EXIT_INTERNAL, CLI_EXIT_NUMERIC, CLI_EXIT_BUSY);
 }
 
 static const cli_command *find_command(const char *name) {

@@ -2,8 +2,9 @@
 # The main job (`make demo`): train the `cnn` architecture on Fashion-MNIST for 2 epochs with
 # every core, describe the checkpoint (`unlearn info`) and evaluate it on the test split
 # (`unlearn eval`); then build the default `mixed` model network (8 cnn models, all four edge
-# types, 6000 samples each), check it, and forget label 3 from it with FIUn on a copy, printing
-# the per-model table and writing the deletion receipt. Outputs go to demo/out/ (git-ignored).
+# types, 6000 samples each), check it, compare FIUn with retrain and sequential on forgetting label
+# 3 (`unlearn demo`: per-model table and speed-up), commit FIUn on a copy with its deletion receipt,
+# verify the receipt and write the HTML report. Outputs go to demo/out/ (git-ignored).
 # The model and the network are reused when present and valid; DEMO_FORCE=1 rebuilds both.
 #
 # usage: scripts/demo.sh BUILD_DIR        (BUILD_DIR holds the `unlearn` binary; default: build)
@@ -52,18 +53,27 @@ echo "== unlearn net build $net --scenario mixed (cnn, 6000 samples per model; r
 if command -v dot >/dev/null 2>&1; then "$cli" net show "$net" --svg "$out/net-mixed.svg" >/dev/null; fi
 
 echo
+echo "== unlearn demo: FIUn (tuned defaults) against retrain and sequential on the same request (dry runs)"
+"$cli" demo --dir "$net" --labels 3 --threads "$threads" -q -o "$out/demo-3.json"
+
+echo
 work="$out/net-mixed-forget"
 rm -rf "$work"
 cp -r "$net" "$work"
-echo "== unlearn forget $work --labels 3 --local-fisher merge --mfim-c 1 (FIUn + MFIM; the built network stays untouched)"
-# Not the parity defaults (c 5, no local Fisher): on this network those leave descendants at ~80%
-# forget accuracy; docs/fiun.md has the sweep. The default alpha is still to be chosen.
-"$cli" forget "$work" --labels 3 --local-fisher merge --mfim-c 1 --threads "$threads" -o "$out/forget-3.json"
+echo "== unlearn forget $work --labels 3 (FIUn + MFIM committed on a copy; the built network stays untouched)"
+"$cli" forget "$work" --labels 3 --threads "$threads" -o "$out/forget-3.json"
 "$cli" net check "$work"
+# the retrain baseline's results file for the report, taken from the demo's dry run
+/usr/bin/python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); json.dump(dict(d["retrain"], network=d["network"]), open(sys.argv[2],"w"), indent=1)' \
+  "$out/demo-3.json" "$out/retrain-3.json" 2>/dev/null || \
+  "$cli" forget "$net" --labels 3 --method retrain --dry-run --threads "$threads" -q -o "$out/retrain-3.json"
 
 echo
-echo "== unlearn forget $net --labels 3 --method retrain --dry-run (the exact answer, for comparison)"
-"$cli" forget "$net" --labels 3 --method retrain --dry-run --threads "$threads" -o "$out/retrain-3.json"
+echo "== unlearn receipt $work --verify (the stored deletion receipt, checked against the network)"
+"$cli" receipt "$work" --verify --threads "$threads"
+echo
+echo "== unlearn report $out/forget-3.json --compare $out/retrain-3.json -o $out/report"
+"$cli" report "$out/forget-3.json" --compare "$out/retrain-3.json" -o "$out/report"
 
 echo
 echo "== files"
@@ -72,4 +82,6 @@ echo "  info        $out/cnn.info.txt"
 echo "  evaluation  $out/cnn.eval.txt (table), $out/cnn.eval.json (JSON)"
 if [[ -f "$out/cnn.train.txt" ]]; then echo "  training    $out/cnn.train.txt (summary)"; fi
 echo "  network     $net (DOT: $out/net-mixed.dot$([[ -f "$out/net-mixed.svg" ]] && echo ", SVG: $out/net-mixed.svg"))"
+echo "  comparison  $out/demo-3.json (FIUn, retrain and sequential receipts side by side)"
 echo "  unlearning  $work (after FIUn), receipt $out/forget-3.json; retrain baseline $out/retrain-3.json"
+echo "  report      $out/report/index.html"

@@ -142,7 +142,8 @@ static void test_errors(void **s) {
         {"--labels 3 --dry-run --sweep alpha=0", 2, "alpha"},
         {"--labels 3 --dry-run --sweep 'alpha=1;alpha=2'", 2, "twice"},
         {"--labels 3-x --dry-run", 2, "--labels"},
-        {"--labels 12 --dry-run", 3, "label 12"},
+        {"--labels 12 --dry-run", 2, "label 12"},
+        {"--labels 0-9 --dry-run", 2, "nothing to retain"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         run_result r = run("forget '%s' %s", g_net, cases[i].args);
@@ -186,10 +187,38 @@ static void test_commit(void **s) {
     run_free(&r);
 }
 
+/* `unlearn demo` on the synthetic data: builds its own network, prints the comparison with the
+ * speed-up, writes the receipts side by side; a second run reuses the network. */
+static void test_demo(void **s) {
+    (void)s;
+    const char *dir = ult_path(g_dir, "demo-net"), *out = ult_path(g_dir, "demo.json");
+    char d[600], o[600];
+    snprintf(d, sizeof d, "%s", dir);
+    snprintf(o, sizeof o, "%s", out);
+    run_result r = run("demo --dir '%s' --data '%s' --max-samples 80 --epochs 1 --no-sequential -q -o '%s'", d, g_data, o);
+    EXPECT_CODE(r, 0, "demo");
+    EXPECT_HAS(r.out, "FIUn takes", "demo speed-up line");
+    EXPECT_HAS(r.out, "mean retained accuracy after", "demo summary");
+    run_free(&r);
+    cJSON *j = read_json(o);
+    assert_non_null(cJSON_GetObjectItem(j, "fiun"));
+    assert_non_null(cJSON_GetObjectItem(j, "retrain"));
+    assert_null(cJSON_GetObjectItem(j, "sequential"));
+    assert_true(cJSON_GetObjectItem(j, "speedup_vs_retrain")->valuedouble > 0);
+    cJSON_Delete(j);
+    r = run("demo --dir '%s' --data '%s' --max-samples 80 --epochs 1 --no-sequential", d, g_data);
+    EXPECT_CODE(r, 0, "demo again");
+    EXPECT_HAS(r.err, "already built", "the network is reused");
+    run_free(&r);
+    r = run("demo --dir '%s' --data '%s' --max-samples 0", d, g_data);
+    EXPECT_CODE(r, 2, "demo with a bad option");
+    run_free(&r);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_dry_run), cmocka_unit_test(test_samples_and_sweep), cmocka_unit_test(test_methods),
-        cmocka_unit_test(test_errors),  cmocka_unit_test(test_commit),
+        cmocka_unit_test(test_errors),  cmocka_unit_test(test_commit), cmocka_unit_test(test_demo),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }

@@ -236,6 +236,95 @@ static void test_threads_identical(void **s) {
     ul_dataset_free(d);
 }
 
+/* Per-class head sums: combined over every class they give the full-data Fisher, over a label
+ * subset the Fisher of that subset's samples (both against ul_fisher on the same samples, to
+ * float rounding); counts are per class; threads do not change them; no samples is an error. */
+static void test_class_sums(void **s) {
+    (void)s;
+    const int K = 4;
+    ul_dataset *d = make_data(1, 8, 8, K, 53, 11);
+    ul_view *v, *sub;
+    ULT_OK(ul_view_all(d, &v));
+    const int32_t U[2] = {1, 3};
+    ULT_OK(ul_view_filter_labels(v, U, 2, true, &sub));
+    ul_arch_params ap = {.in_c = 1, .in_h = 8, .in_w = 8, .classes = K};
+    ul_model *m;
+    ULT_OK(ul_model_create("cnn", &ap, 4, &m));
+    const size_t P = ul_model_num_params(m);
+    size_t lo, hi;
+    ul_fisher_head_range(m, &lo, &hi);
+    const size_t H = hi - lo;
+    float *sums = malloc(sizeof(float) * K * H), *sums2 = malloc(sizeof(float) * K * H);
+    int64_t counts[4], counts2[4];
+    float *F = malloc(sizeof(float) * P), *G = malloc(sizeof(float) * P);
+    omp_set_num_threads(1);
+    ULT_OK(ul_fisher_class_sums(m, v, NULL, 16, sums, counts));
+    omp_set_num_threads(2);
+    ULT_OK(ul_fisher_class_sums(m, v, NULL, 7, sums2, counts2));
+    assert_memory_equal(counts, counts2, sizeof counts);
+    int64_t total = 0;
+    size_t per[4] = {0};
+    ul_view_label_counts(v, per, K);
+    for (int c = 0; c < K; c++) total += counts[c], assert_int_equal(counts[c], (int64_t)per[c]);
+    assert_int_equal(total, (int64_t)v->n);
+    ul_fisher_params p = ul_fisher_defaults(UL_FISHER_SAMPLE);
+    const ul_view *views[2] = {v, sub};
+    for (int pass = 0; pass < 2; pass++) {
+        ULT_OK(ul_fisher(m, views[pass], NULL, &p, F));
+        ULT_OK(ul_fisher_from_class_sums(pass ? sums2 : sums, counts, K, lo, hi, P, pass ? U : NULL, pass ? 2 : 0, G));
+        double mx = 0.0;
+        for (size_t k = 0; k < P; k++) mx = fabs(F[k]) > mx ? fabs(F[k]) : mx;
+        assert_true(mx > 0.0);
+        for (size_t k = 0; k < P; k++)
+            if (!(fabs(F[k] - G[k]) <= 1e-5 * mx + 1e-4 * fabs(F[k])))
+                fail_msg("pass %d, index %zu: class sums give %.9g, ul_fisher %.9g", pass, k, (double)G[k], (double)F[k]);
+    }
+    const int32_t none[1] = {2};
+    int64_t zero[4] = {counts[0], counts[1], 0, counts[3]};
+    ULT_FAILS(ul_fisher_from_class_sums(sums, zero, K, lo, hi, P, none, 1, G), UL_E_ARG);
+    free(sums); free(sums2); free(F); free(G);
+    ul_model_free(m);
+    ul_view_free(sub);
+    ul_view_free(v);
+    ul_dataset_free(d);
+}
+
+/* Units: an mlp's layer fc2 (weight [3, 4], bias [3]) has 3 units of 5 values each; a unit is
+ * selected by its sums and scaled as a whole; the other units and layers are untouched. */
+static void test_dampen_units(void **s) {
+    (void)s;
+    ul_arch_params ap = {.in_c = 1, .in_h = 2, .in_w = 3, .classes = 3};
+    ul_model *m;
+    ULT_OK(ul_model_create("mlp:6-4-3", &ap, 1, &m));
+    const size_t P = ul_model_num_params(m);
+    const ul_tensor_info *w = ul_model_find_tensor(m, "fc2.weight"), *b = ul_model_find_tensor(m, "fc2.bias");
+    assert_non_null(w);
+    assert_non_null(b);
+    float *ID = calloc(P, sizeof(float)), *IF = calloc(P, sizeof(float)), *before = malloc(P * sizeof(float));
+    memcpy(before, ul_model_params(m), P * sizeof(float));
+    for (int u = 0; u < 3; u++) {
+        for (int j = 0; j < 4; j++) ID[w->offset + (size_t)u * 4 + (size_t)j] = 1.0f;
+        ID[b->offset + (size_t)u] = 1.0f;
+    }
+    /* unit 1: sum I_f = 20 > 2 * sum I_D = 10, concentrated on one value; unit 2: one large value
+     * (element-wise it would be selected) but a sum of 6 < 10 */
+    IF[w->offset + 4] = 20.0f;
+    IF[w->offset + 8] = 6.0f;
+    ul_dampen_params dp = ul_dampen_defaults(2.0);
+    dp.exponent = 2.0;
+    const size_t n = ul_dampen_units(m, ul_model_params(m), ID, IF, &dp);
+    assert_int_equal(n, 5);
+    const float *th = ul_model_params(m);
+    const double beta = pow(5.0 / 20.0, 2.0);
+    for (size_t k = 0; k < P; k++) {
+        const bool unit1 = (k >= w->offset + 4 && k < w->offset + 8) || k == b->offset + 1;
+        const float want = unit1 ? (float)(beta * (double)before[k]) : before[k];
+        if (th[k] != want) fail_msg("value %zu: %g, want %g", k, (double)th[k], (double)want);
+    }
+    free(ID); free(IF); free(before);
+    ul_model_free(m);
+}
+
 static void test_errors(void **s) {
     (void)s;
     ul_dataset *d = make_data(1, 3, 4, 3, 9, 1);
@@ -330,7 +419,8 @@ int main(void) {
         cmocka_unit_test(test_sample_resnet),   cmocka_unit_test(test_by_hand),
         cmocka_unit_test(test_batch_estimator), cmocka_unit_test(test_threads_identical),
         cmocka_unit_test(test_errors),          cmocka_unit_test(test_dampen_rule),
-        cmocka_unit_test(test_mfim),
+        cmocka_unit_test(test_mfim),            cmocka_unit_test(test_class_sums),
+        cmocka_unit_test(test_dampen_units),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

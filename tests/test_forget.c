@@ -41,8 +41,10 @@ static int setup(void **state) {
     return 0;
 }
 
+/* The spec's parity values with alpha 1 and c 1: the tests below pin the element-wise rule; the
+ * tuned defaults have their own test. */
 static ul_forget_params params(const int32_t *labels, size_t n) {
-    ul_forget_params p = ul_forget_defaults();
+    ul_forget_params p = ul_forget_parity_defaults();
     p.labels = labels;
     p.nlabels = n;
     p.alpha = 1.0;
@@ -73,6 +75,7 @@ static void test_forgets_and_retains(void **s) {
         rdrop += (o->retain_acc_before - o->retain_acc_after) / (double)r.n;
         assert_true(o->selected > 0);
         assert_string_not_equal(o->before, o->after);
+        assert_true(o->fisher_d_cached); /* the build cached every Fisher a label request needs */
     }
     assert_true(roots >= 1);
     if (!(before > 60.0)) fail_msg("mean forget accuracy before is %.1f%%: the models are not trained enough", before);
@@ -126,15 +129,17 @@ static void test_fisher_before_change(void **s) {
         ULT_OK(ul_net_get(net, r.nodes[i].name, &nd));
         ul_model *m;
         ULT_OK(ul_net_load_model(net, &nd, &m));
-        ul_view *own, *fv;
+        ul_view *own;
         ULT_OK(ul_selector_resolve(&nd.own, train, &own));
-        ULT_OK(ul_view_filter_labels(own, lab, 1, true, &fv));
         P = ul_model_num_params(m);
         F[nroots] = malloc(sizeof(float) * P);
         ul_transform tf = recipe_transform(&nd);
-        ULT_OK(ul_fisher(m, fv, &tf, &p.fisher, F[nroots]));
+        /* label requests take I_f from per-class sums on the root's own data at its weights */
+        ul_fisher_classes cs;
+        ULT_OK(ul_net_fisher_classes_compute(m, own, &tf, &cs));
+        ULT_OK(ul_fisher_from_class_sums(cs.sums, cs.counts, cs.K, cs.lo, cs.hi, P, lab, 1, F[nroots]));
+        ul_fisher_classes_free(&cs);
         nroots++;
-        ul_view_free(fv);
         ul_view_free(own);
         ul_model_free(m);
     }
@@ -150,7 +155,10 @@ static void test_fisher_before_change(void **s) {
         ULT_OK(ul_selector_resolve(&nd.own, train, &own));
         float *ID = malloc(sizeof(float) * P), *Fm = malloc(sizeof(float) * P);
         ul_transform tf = recipe_transform(&nd);
-        ULT_OK(ul_fisher(m, own, &tf, &p.fisher, ID));
+        ul_fisher_classes cs;
+        ULT_OK(ul_net_fisher_classes_compute(m, own, &tf, &cs));
+        ULT_OK(ul_fisher_from_class_sums(cs.sums, cs.counts, cs.K, cs.lo, cs.hi, P, NULL, 0, ID));
+        ul_fisher_classes_free(&cs);
         ul_mfim((const float *const *)F, (int)nroots, P, p.mfim_c, Fm);
         ul_dampen_params dp = ul_dampen_defaults(p.alpha);
         ul_dampen(ul_model_params(m), ID, Fm, P, &dp);
@@ -370,6 +378,7 @@ static void test_exponent(void **s) {
         f2 += e2.nodes[i].forget_acc_after;
     }
     if (!(f2 <= f1)) fail_msg("exponent 2 forgot less: %.1f vs %.1f (summed)", f2, f1);
+    ul_forget_result_free(&e1);
     p.exponent = 0.0;
     ULT_FAILS(ul_forget(g_net, &p, &e1), UL_E_ARG);
     ul_forget_result_free(&e2);
@@ -491,19 +500,21 @@ static void test_sweep(void **s) {
     (void)s;
     const int32_t lab[1] = {3};
     ul_forget_params p = params(lab, 1);
-    const ul_forget_setting set[3] = {{1.0, 1.0, 0.0, UL_LOCAL_OFF}, {2.0, 2.0, 0.5, UL_LOCAL_MERGE},
-                                      {1.0, 1.0, 0.5, UL_LOCAL_OFF}};
+    const ul_forget_setting set[4] = {{1.0, 1.0, 0.0, UL_LOCAL_OFF, false, 0.0}, {2.0, 2.0, 0.5, UL_LOCAL_MERGE, false, 0.0},
+                                      {1.0, 1.0, 0.5, UL_LOCAL_OFF, false, 0.0}, {3.0, 3.0, 0.0, UL_LOCAL_ONLY, true, 0.5}};
     p.sweep = set;
-    p.nsweep = 3;
+    p.nsweep = 4;
     ul_forget_result sw, one;
     ULT_OK(ul_forget(g_net, &p, &sw));
-    assert_int_equal(sw.nsweep, 3);
-    for (int k = 0; k < 3; k++) {
+    assert_int_equal(sw.nsweep, 4);
+    for (int k = 0; k < 4; k++) {
         ul_forget_params q = params(lab, 1);
         q.alpha = set[k].alpha;
         q.exponent = set[k].exponent;
         q.id_floor = set[k].id_floor;
         q.local_fisher = set[k].local;
+        q.units = set[k].units;
+        q.rel = set[k].rel;
         ULT_OK(ul_forget(g_net, &q, &one));
         for (size_t i = 0; i < one.n; i++) {
             assert_true(sw.sweep_forget[(size_t)k * sw.n + i] == one.nodes[i].forget_acc_after);
@@ -521,6 +532,65 @@ static void test_sweep(void **s) {
     p.dry_run = true;
     p.method = UL_FORGET_RETRAIN;
     ULT_FAILS(ul_forget(g_net, &p, &sw), UL_E_ARG);
+}
+
+/* The tuned defaults (unit granularity, alpha 2.5, e 3, c 1, local Fisher only) on this synthetic
+ * network: every affected model's forget accuracy falls to near zero and mean retained accuracy
+ * stays near retrain's; the parity profile is what the spec says. */
+static void test_defaults(void **s) {
+    (void)s;
+    ul_forget_params d = ul_forget_defaults(), q = ul_forget_parity_defaults();
+    assert_true(d.units && d.local_fisher == UL_LOCAL_ONLY && d.alpha == 2.5 && d.rel == 0.0 && d.exponent == 3.0 &&
+                d.mfim_c == 1.0);
+    assert_true(!q.units && q.local_fisher == UL_LOCAL_OFF && q.alpha == 1.0 && q.exponent == 1.0 && q.mfim_c == 5.0 &&
+                q.rel == 0.0);
+    /* the shared network fits its patterns perfectly (every gradient vanishes, and with it every
+     * Fisher: a root of 7 classes then shows a forget/full Fisher ratio below 2.5 on the label's
+     * row and is left alone, retrain-like behaviour being out of reach for any Fisher method); one
+     * epoch of training leaves the models as confident as real ones */
+    char net1[600];
+    snprintf(net1, sizeof net1, "%s/net-1epoch", g_dir);
+    ul_build_params bp;
+    memset(&bp, 0, sizeof bp);
+    bp.scenario = "mixed";
+    bp.data = g_data;
+    bp.arch = "mlp:64-32-10";
+    bp.epochs = 1;
+    bp.seed = 3;
+    ULT_OK(ul_net_build(net1, &bp));
+    const int32_t lab[1] = {3};
+    d.labels = lab;
+    d.nlabels = 1;
+    d.dry_run = true;
+    ul_forget_result f, r;
+    ULT_OK(ul_forget(net1, &d, &f));
+    d.method = UL_FORGET_RETRAIN;
+    ULT_OK(ul_forget(net1, &d, &r));
+    double worst = 0.0, rf = 0.0, rr = 0.0;
+    for (size_t i = 0; i < f.n; i++) {
+        print_message("  %s root %d local %d: forget %.1f -> %.1f, retain %.1f -> %.1f, %zu values\n", f.nodes[i].name, f.nodes[i].root, f.nodes[i].local, f.nodes[i].forget_acc_before, f.nodes[i].forget_acc_after, f.nodes[i].retain_acc_before, f.nodes[i].retain_acc_after, f.nodes[i].selected);
+        if (f.nodes[i].forget_acc_after > worst) worst = f.nodes[i].forget_acc_after;
+        rf += f.nodes[i].retain_acc_after / (double)f.n;
+        rr += r.nodes[i].retain_acc_after / (double)f.n;
+    }
+    print_message("tuned defaults: worst forget %.1f%%, retained %.1f%% (retrain %.1f%%)\n", worst, rf, rr);
+    if (!(worst <= 5.0)) fail_msg("a model keeps %.1f%% of the forgotten label", worst);
+    if (!(rf >= rr - 5.0)) fail_msg("retained %.1f%% against retrain's %.1f%%", rf, rr);
+    ul_forget_result_free(&f);
+    ul_forget_result_free(&r);
+    /* three labels at once: per-label forget Fishers merged by max, so every label's row is selected
+     * (pooled, the ratio of each row would be capped near 10/3 and mostly missed) */
+    const int32_t three[3] = {1, 3, 5};
+    d.labels = three;
+    d.nlabels = 3;
+    d.method = UL_FORGET_FIUN;
+    ULT_OK(ul_forget(net1, &d, &f));
+    worst = 0.0;
+    for (size_t i = 0; i < f.n; i++)
+        if (f.nodes[i].forget_acc_after > worst) worst = f.nodes[i].forget_acc_after;
+    print_message("tuned defaults, labels 1,3,5: worst forget %.1f%%\n", worst);
+    if (!(worst <= 10.0)) fail_msg("three labels: a model keeps %.1f%% of them", worst);
+    ul_forget_result_free(&f);
 }
 
 static void test_bad_requests(void **s) {
@@ -549,6 +619,7 @@ int main(void) {
         cmocka_unit_test(test_local_baselines),     cmocka_unit_test(test_local_only),
         cmocka_unit_test(test_exponent),            cmocka_unit_test(test_ga_transfer),
         cmocka_unit_test(test_samples),             cmocka_unit_test(test_sweep),
+        cmocka_unit_test(test_defaults),
         cmocka_unit_test(test_bad_requests),
     };
     return cmocka_run_group_tests(tests, setup, NULL);

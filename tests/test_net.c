@@ -699,13 +699,13 @@ static void test_txn(void **state) {
     ULT_OK(ul_net_begin(n, "forget", NULL, &t));
     ul_net_txn *t2 = NULL;
     double t0 = ul_now();
-    ULT_FAILS(ul_net_begin(w2, "forget", NULL, &t2), UL_E_IO);
+    ULT_FAILS(ul_net_begin(w2, "forget", NULL, &t2), UL_E_BUSY);
     double waited = ul_now() - t0;
     ULT_ERR_HAS("network is busy: another process is writing (waited 0.2 s)");
     assert_null(t2);
     assert_true(waited >= 0.15 && waited < 3.0); /* the 200 ms timeout, not the 10 s default */
     ul_node extra = mknode(w2, "extra", UL_EDGE_NONE, NULL, "0", 9);
-    ULT_FAILS(ul_net_add(w2, &extra), UL_E_IO);
+    ULT_FAILS(ul_net_add(w2, &extra), UL_E_BUSY);
     ULT_ERR_HAS("busy");
     ULT_OK(ul_net_get(w2, "a", &g)); /* readers are not blocked */
     ul_net_abort(t);

@@ -39,7 +39,10 @@ typedef enum ul_status {
     UL_E_NUMERIC = -7,  /* NaN or Inf where finite values are required */
     UL_E_INTERNAL = -8, /* a bug: an internal invariant failed */
     UL_E_UNSUPPORTED = -9, /* valid request that this build does not implement */
-    UL_STATUS_COUNT = 10
+    UL_E_BUSY = -10,    /* another process holds the network's write lock past the busy timeout, or
+                           changed what a request read before it committed; nothing was changed,
+                           retrying may succeed */
+    UL_STATUS_COUNT = 11
 } ul_status;
 
 /* Short constant name of a status ("ok", "bad argument", ...). Never NULL; static storage. */

@@ -48,6 +48,20 @@ ul_status ul_fisher_parse(const char *estimator, const char *scope, ul_fisher_pa
  * gradient block is left zero. An empty view gives UL_E_ARG. */
 ul_status ul_fisher(ul_model *m, const ul_view *v, const ul_transform *tf, const ul_fisher_params *p, float *out);
 
+/* Per-class sums for the per-sample estimator over the last scope: with [lo, hi) the head's range
+ * in the parameter block (ul_fisher_head_range) and H = hi - lo, sums[c * H + j] receives
+ * sum over the view's samples i of class c of g_i[lo + j]^2, counts[c] the number of those
+ * samples (K = the model's classes; caller-provided arrays of K * H floats and K counts). One
+ * forward pass gives every class, so a model's full-data Fisher and its Fisher on any label
+ * subset (a forget request) both follow from one cached result without touching data again. */
+ul_status ul_fisher_class_sums(ul_model *m, const ul_view *v, const ul_transform *tf, int batch_size, float *sums,
+                               int64_t *counts);
+void ul_fisher_head_range(const ul_model *m, size_t *lo, size_t *hi);
+/* out[0 .. P) = 0 outside [lo, hi); inside, (sum over the classes of sums) / (sum of their counts),
+ * summed in double. classes NULL = every class. UL_E_ARG when those classes have no samples. */
+ul_status ul_fisher_from_class_sums(const float *sums, const int64_t *counts, int K, size_t lo, size_t hi, size_t P,
+                                    const int32_t *classes, size_t nclasses, float *out);
+
 /* Whether parameter index k (in [0, P)) lies in the scope. */
 bool ul_fisher_in_scope(const ul_model *m, ul_fisher_scope s, size_t k);
 
@@ -68,6 +82,23 @@ ul_dampen_params ul_dampen_defaults(double alpha);
  * Returns the number of selected values. Values outside a Fisher scope have If = ID = 0 and are
  * never touched. */
 size_t ul_dampen(float *theta, const float *ID, const float *If, size_t n, const ul_dampen_params *p);
+
+/* The same rule at the granularity of units: a unit is one output of a layer (a row of a linear
+ * weight with its bias, one output channel of a convolution with its bias, one channel of a
+ * BatchNorm's weight and bias). A unit is selected when the sum of I_f over its values exceeds
+ * alpha times the sum of I_D, and all its values are scaled by min((lambda * sum I_D / sum I_f)^e,
+ * beta_max). Per-element ratios of small Fishers are noisy (a confidently learned class whose
+ * row has a tiny I_D gets selected by a few forget gradients); the unit sums are not. Units wholly
+ * outside a Fisher scope have zero sums and are never selected. theta, ID and If cover the
+ * model's parameter block. Returns the number of values scaled. */
+size_t ul_dampen_units(const ul_model *m, float *theta, const float *ID, const float *If, const ul_dampen_params *p);
+/* The units of a model (in block order), each unit's ratio sum I_f / sum I_D (0 where sum I_f is 0,
+ * +inf where only sum I_D is 0), and dampening of the units marked in sel[0 .. ul_unit_count)
+ * (alpha is not consulted; the factor is the same as ul_dampen_units'). */
+size_t ul_unit_count(const ul_model *m);
+void ul_unit_ratios(const ul_model *m, const float *ID, const float *If, double *ratio);
+size_t ul_dampen_units_selected(const ul_model *m, float *theta, const float *ID, const float *If,
+                                const ul_dampen_params *p, const unsigned char *sel);
 
 /* MFIM (fiun.md decision 6): out[k] = max_j F_j[k] / c^(K-1) over K >= 1 forget Fishers; K = 1
  * copies F_0 exactly. `out` may alias F[0]. */

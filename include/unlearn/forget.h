@@ -51,6 +51,8 @@ const char *ul_local_fisher_name(ul_local_fisher l);
 typedef struct ul_forget_setting {
     double alpha, exponent, id_floor;
     ul_local_fisher local;
+    bool units;               /* dampen per unit (ul_dampen_units) instead of per element */
+    double rel;               /* relative selection (units only; 0 = off) */
 } ul_forget_setting;
 
 typedef struct ul_forget_params {
@@ -66,6 +68,10 @@ typedef struct ul_forget_params {
     double exponent;          /* dampening exponent e: factor min((lambda*I_D/I_f)^e, 1) (1) */
     double id_floor;          /* dampen against I_D + id_floor * mean(non-zero I_D) inside the Fisher
                                  scope (0: the plain rule); see docs/fiun.md */
+    bool units;               /* select and dampen whole units (one output of a layer: a class's row
+                                 of the head) by their summed Fishers instead of single values */
+    double rel;               /* units: also require a unit's ratio to be at least rel times the
+                                 largest unit ratio of a forget label's own Fisher (0 = off) */
     double mfim_c;            /* MFIM divisor base c (5) */
     ul_fisher_params fisher;  /* estimator and scope, used for I_f and I_D alike */
     ul_local_fisher local_fisher; /* fiun.md §7 Q3: what a non-root model that trained on forget data
@@ -78,9 +84,20 @@ typedef struct ul_forget_params {
                                  local mode vary; lambda, c, estimator and scope are the request's) */
 } ul_forget_params;
 
-/* Defaults: FIUn, alpha UL_FIUN_DEFAULT_ALPHA, lambda 1, c 5, sample estimator, last scope. */
-#define UL_FIUN_DEFAULT_ALPHA 1.0 /* fiun.md §7 Q11 parity value; the Fashion-MNIST sweep is pending */
+/* Defaults (docs/fiun.md, "Choosing the defaults"): FIUn with unit granularity, alpha 2.5, no
+ * relative selection, lambda 1, exponent 3, c 1, local Fisher `only`, no I_D floor, per-sample
+ * estimator, last scope: chosen by sweeps on Fashion-MNIST over the five scenarios and the demo
+ * network as the setting whose forget accuracy is at most 1% on every affected model and whose
+ * retained accuracy is closest to retrain's. They deliberately differ from the spec's parity values
+ * (fiun.md decisions 6, 7: element-wise, e 1, c 5, no local Fisher), which
+ * ul_forget_parity_defaults returns and `unlearn forget --profile parity` selects. */
+#define UL_FIUN_DEFAULT_ALPHA 2.5
+#define UL_FIUN_DEFAULT_REL 0.0
+#define UL_FIUN_DEFAULT_EXPONENT 3.0
+#define UL_FIUN_DEFAULT_MFIM_C 1.0
 ul_forget_params ul_forget_defaults(void);
+/* The spec's parity values: element-wise, alpha 1, lambda 1, e 1, c 5, local Fisher off. */
+ul_forget_params ul_forget_parity_defaults(void);
 
 typedef struct ul_forget_node {
     char name[UL_NET_NAME_MAX];
@@ -100,6 +117,13 @@ typedef struct ul_forget_node {
     double seconds;           /* this model's unlearning time (I_D if computed, MFIM, dampening, write) */
 } ul_forget_node;
 
+/* Who is at fault when ul_forget fails (the CLI picks its exit status from it). */
+typedef enum ul_forget_fault {
+    UL_FORGET_FAULT_NETWORK = 0, /* the network or its files (missing, damaged, busy, ...) */
+    UL_FORGET_FAULT_REQUEST = 1, /* the request does not fit the network (labels, parameters) */
+    UL_FORGET_FAULT_RESULT = 2   /* unlearning produced non-finite values (dampening, re-training) */
+} ul_forget_fault;
+
 typedef struct ul_forget_result {
     ul_forget_node *nodes;    /* the closure, in creation order (malloc'd) */
     size_t n;
@@ -109,6 +133,7 @@ typedef struct ul_forget_result {
     double total_seconds;     /* whole request, evaluation excluded */
     int64_t request_id;       /* 0 on dry runs */
     char *receipt;            /* JSON receipt (malloc'd) */
+    ul_forget_fault fault;    /* on failure: whose fault it is */
     size_t nsweep;            /* sweep results, [setting * n + node] (malloc'd; NULL without a sweep) */
     double *sweep_forget, *sweep_retain; /* forget and retained accuracy after, as in the nodes */
     size_t *sweep_selected;
@@ -116,18 +141,45 @@ typedef struct ul_forget_result {
 
 void ul_forget_result_free(ul_forget_result *r);
 
-/* Run a request on the network at `dir`. Roots of a sample request: for each sample, the earliest
+/* Feature macros for tests: the commit detects lost updates; damaged Fisher caches are ignored. */
+#define UL_FORGET_CHECKS_CONFLICTS 1
+#define UL_FORGET_VALIDATES_FISHER 1
+
+/* Run a request on the network at `dir`. Refused (UL_E_ARG) when the labels cover every class
+ * (nothing would be retained). The commit checks that every affected model is still at the version
+ * the request read (ul_net_txn_replace_from): when another request replaced one meanwhile, nothing
+ * is committed and UL_E_BUSY says so (run it again). A result with a non-finite value is never
+ * written or committed (UL_E_NUMERIC naming the tensor), dry runs included. Roots of a sample request: for each sample, the earliest
  * models whose own data holds it (none of their ancestors' does); I_f at a root is taken on the
  * request's samples in its own data. The receipt names the id list by the hash of its canonical
  * text (one id per line), stored in the network as objects/<hex>.ids. */
 ul_status ul_forget(const char *dir, const ul_forget_params *p, ul_forget_result *out);
 
+/* Per-class head sums of a model on its own data (ul_fisher_class_sums): K classes, head range
+ * [lo, hi) of the parameter block. */
+typedef struct ul_fisher_classes {
+    float *sums;      /* K * (hi - lo) (malloc'd by the get/compute functions) */
+    int64_t *counts;  /* K */
+    int K;
+    size_t lo, hi;
+} ul_fisher_classes;
+void ul_fisher_classes_free(ul_fisher_classes *c);
+
 /* The full-data Fisher cache of a model: a safetensors object with one F32 tensor "fisher" of P
- * values and metadata naming the estimator, scope, batch size, truncation and checkpoint hash. */
+ * values and metadata naming the estimator, scope, batch size, truncation and checkpoint hash;
+ * with cs (sample estimator, last scope) also "class_sums" [K, hi - lo] F32, "class_counts" [K]
+ * I64 and metadata "head_lo", from which label requests take every Fisher they need. */
 ul_status ul_net_fisher_put(ul_net *n, const char *ckpt_hex, const ul_fisher_params *p, const float *F, size_t P,
-                            char hex[65]);
+                            const ul_fisher_classes *cs, char hex[65]);
+/* The per-class sums of cache `hex` (UL_E_NOTFOUND when it has none, or for another checkpoint
+ * or head layout). */
+ul_status ul_net_fisher_get_classes(ul_net *n, const char *hex, const char *ckpt_hex, int K, size_t lo, size_t hi,
+                                    ul_fisher_classes *out);
+/* Compute them on a view (one forward pass). */
+ul_status ul_net_fisher_classes_compute(ul_model *m, const ul_view *own, const ul_transform *tf, ul_fisher_classes *out);
 /* Read a cache into F (P floats). UL_E_NOTFOUND when the cache was made with other parameters
- * or for another checkpoint (the caller recomputes). */
+ * or for another checkpoint, UL_E_FORMAT when it holds negative or non-finite values (a damaged
+ * cache would make dampening factors negative or infinite); the caller recomputes. */
 ul_status ul_net_fisher_get(ul_net *n, const char *hex, const char *ckpt_hex, const ul_fisher_params *p, float *F,
                             size_t P);
 

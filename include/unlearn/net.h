@@ -23,7 +23,8 @@
  *
  * Crash safety: objects are written to a temporary file, fsynced and renamed into objects/
  * before the transaction that names them commits; a crash leaves at most unreferenced objects
- * (reported by ul_net_check as "orphan", never used).
+ * (reported by ul_net_check as "orphan", never used) and temporary files, which the next writer
+ * that opens the network removes when their process is gone (a "cleanup" log entry).
  *
  * Ownership: ul_net_open/create return a handle the caller closes with ul_net_close. Arrays
  * returned through pointers are malloc'd and freed by the caller with free().
@@ -102,7 +103,9 @@ typedef struct ul_node {
  * or a whole empty network. */
 ul_status ul_net_create(const char *dir, ul_net **out);
 /* Open an existing network. readonly opens the database read-only (readers work while a writer
- * runs, thanks to WAL). */
+ * runs, thanks to WAL; on a read-only file system the registry is opened immutable). A writable
+ * open refuses a read-only file system or an unwritable directory up front (UL_E_IO) and removes
+ * temporary object files left by writers that no longer run. */
 ul_status ul_net_open(const char *dir, bool readonly, ul_net **out);
 /* Close a handle; a request transaction still open on it is aborted (and its handle freed). */
 void ul_net_close(ul_net *n);
@@ -120,7 +123,8 @@ ul_status ul_net_put_model(ul_net *n, const ul_model *m, const ul_ckpt_meta *met
 /* Path of an object (for reading), into buf. UL_E_NOTFOUND if no such object exists. */
 ul_status ul_net_object_path(const ul_net *n, const char *hex, char *buf, size_t bufsz);
 /* Load the checkpoint of a version (objects/<ckpt>.safetensors) with node->arch and node->ap,
- * which must match the file (UL_E_SHAPE). Does not re-hash the file (ul_net_check does). */
+ * which must match the file (UL_E_SHAPE). The file is re-hashed first: content that does not hash
+ * to its name is UL_E_FORMAT ("is corrupt"), never loaded. */
 ul_status ul_net_load_model(ul_net *n, const ul_node *node, ul_model **out);
 
 /* ---- writing ------------------------------------------------------------------------ */
@@ -142,7 +146,7 @@ ul_status ul_net_add(ul_net *n, ul_node *node);
 /* A request that replaces versions: begin, add versions, commit (or abort). Between begin and
  * commit the new versions are invisible to other connections; commit writes them and the
  * request row (with its receipt JSON) in one transaction. begin takes the write lock (BEGIN
- * IMMEDIATE): it waits up to the busy timeout for another writer, then fails with UL_E_IO
+ * IMMEDIATE): it waits up to the busy timeout for another writer, then fails with UL_E_BUSY
  * "network is busy: another process is writing (waited N s)". One open request per handle;
  * request_json (NULL = "{}") must be a JSON object. The handle is freed by commit (whether it
  * succeeds or not) or abort. */
@@ -156,7 +160,17 @@ ul_status ul_net_begin(ul_net *n, const char *kind, const char *request_json, ul
  * nothing and leaves the transaction usable. */
 ul_status ul_net_txn_replace(ul_net_txn *t, const char *name, const char *ckpt, const char *fisher,
                              double test_acc, int64_t *new_id);
-/* receipt_json (NULL = "{}") must be a JSON object, else the request is aborted (UL_E_ARG). */
+/* ul_net_txn_replace with a check against lost updates: `based_on` is the version id (ul_node.id)
+ * the new version was computed from; when the model's current version is another one (a request
+ * committed by another process since it was read), nothing is added and UL_E_BUSY says so
+ * ("changed by another request while this one ran"); the caller aborts and may run again.
+ * based_on 0 skips the check (ul_net_txn_replace). */
+ul_status ul_net_txn_replace_from(ul_net_txn *t, const char *name, int64_t based_on, const char *ckpt,
+                                  const char *fisher, double test_acc, int64_t *new_id);
+/* receipt_json (NULL = "{}") must be a JSON object, else the request is aborted (UL_E_ARG). The
+ * commit also appends a "request" entry to the log ({"id", "kind", "request", "versions":
+ * [{"model", "version"}]}) in the same transaction, so the log lists exactly the committed
+ * requests. */
 ul_status ul_net_commit(ul_net_txn *t, const char *receipt_json, int64_t *request_id);
 void ul_net_abort(ul_net_txn *t);
 
@@ -178,6 +192,21 @@ ul_status ul_net_history(ul_net *n, const char *name, ul_node **out, size_t *cou
  * "<seq> <UTC time> <event> <detail JSON>\n" ("" when empty). *text malloc'd, caller frees. */
 ul_status ul_net_read_log(ul_net *n, char **text);
 
+/* A committed request (the requests table): its kind ("forget"), UTC creation time, the request
+ * JSON written by ul_net_begin and the receipt JSON written by ul_net_commit. */
+typedef struct ul_net_request {
+    int64_t id;
+    char kind[32];
+    char created_at[40];
+    char *request;  /* JSON object text (malloc'd) */
+    char *receipt;  /* JSON object text (malloc'd); "{}" when the writer gave none */
+} ul_net_request;
+/* Read request `id`, or with id 0 the latest request (of `kind` when kind is not NULL). Only
+ * committed requests are visible. UL_E_NOTFOUND names the network and the ids it has. Free the
+ * strings with ul_net_request_free. Works on a read-only handle. */
+ul_status ul_net_get_request(ul_net *n, int64_t id, const char *kind, ul_net_request *out);
+void ul_net_request_free(ul_net_request *r);
+
 /* ---- graph queries (over current versions; results are model names in creation order) */
 
 typedef struct ul_name_list {
@@ -192,7 +221,7 @@ ul_status ul_net_topo_order(ul_net *n, ul_name_list *out);
 /* The roots of a label set: for each label, the earliest models that learned it from their own
  * data, none of whose ancestors learned it from theirs (a model that learned it on a separate
  * branch is a root too). Union over the labels, in creation order; labels nobody learned add
- * nothing; negative labels are UL_E_ARG. */
+ * nothing; negative labels and labels no model of the network can output are UL_E_ARG. */
 ul_status ul_net_roots(ul_net *n, const int32_t *labels, size_t nlabels, ul_name_list *out);
 /* The affected closure of a request: the roots and every model reachable from them. */
 ul_status ul_net_closure(ul_net *n, const ul_name_list *roots, ul_name_list *out);

@@ -112,6 +112,11 @@ size_t ul_model_capacity(const ul_model *m);
 void ul_model_hash(const ul_model *m, char hex[65]);
 /* First non-finite value in params, or -1 when all are finite; *tensor gets its tensor index. */
 ptrdiff_t ul_model_find_nonfinite(const ul_model *m, int *tensor);
+/* The first layer (in forward order, residual blocks entered) whose output in the last forward
+ * pass holds a non-finite value: returns its position (0-based, counted over every layer) and
+ * describes it in desc ("layer 2 (linear fc2)"), or -1 when every activation is finite or no
+ * forward ran. For messages about diverging training. */
+int ul_model_find_nonfinite_activation(const ul_model *m, char *desc, size_t cap);
 
 /* ---- losses ------------------------------------------------------------------------ */
 

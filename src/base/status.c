@@ -28,6 +28,7 @@ const char *ul_status_str(ul_status s) {
     case UL_E_NUMERIC: return "non-finite value";
     case UL_E_INTERNAL: return "internal error";
     case UL_E_UNSUPPORTED: return "unsupported";
+    case UL_E_BUSY: return "busy";
     default: return "unknown status";
     }
 }

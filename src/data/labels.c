@@ -16,14 +16,15 @@ static ul_status parse_num(const char *s, const char **pp, int max_classes, int3
     const char *p = *pp;
     if (*p < '0' || *p > '9')
         return ul_fail(UL_E_ARG, "label set '%s': expected a label at position %ld", s, (long)(p - s));
+    const char *start = p;
     long long x = 0;
     while (*p >= '0' && *p <= '9') {
         if (x <= (long long)max_classes) x = x * 10 + (*p - '0');
         p++;
     }
-    if (x >= max_classes)
-        return ul_fail(UL_E_ARG, "label set '%s': label %s%lld out of range [0, %d)", s,
-                       x > max_classes ? ">" : "", x, max_classes);
+    if (x >= max_classes) /* the label as written (x saturates on very long digit strings) */
+        return ul_fail(UL_E_ARG, "label set '%s': label %.*s is out of range [0, %d) (labels are 0-%d)", s,
+                       (int)(p - start > 40 ? 40 : p - start), start, max_classes, max_classes - 1);
     *v = (int32_t)x;
     *pp = p;
     return UL_OK;

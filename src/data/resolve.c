@@ -40,6 +40,15 @@ static bool find_maybe_gz(char *buf, const char *dir, const char *base) {
     return false;
 }
 
+/* "found A but no B": B is missing, or present but not a regular file (a directory, a device). */
+static ul_status missing_partner(const char *dir, const char *a, const char *b_path, const char *b_name) {
+    struct stat st;
+    if (stat(b_path, &st) == 0 && !S_ISREG(st.st_mode))
+        return ul_fail(UL_E_FORMAT, "%s: found %s, but %s is %s, not a regular file", dir, a, b_path,
+                       S_ISDIR(st.st_mode) ? "a directory" : "a special file");
+    return ul_fail(UL_E_NOTFOUND, "%s: found %s but no %s", dir, a, b_name);
+}
+
 static ul_status load_dir(const char *dir, bool train, ul_dataset **out) {
     char a[PATH_CAP], b[PATH_CAP];
     const char *pre = train ? "train" : "t10k";
@@ -49,8 +58,12 @@ static ul_status load_dir(const char *dir, bool train, ul_dataset **out) {
 
     /* IDX */
     if (find_maybe_gz(a, dir, base_i)) {
-        if (!find_maybe_gz(b, dir, base_l))
-            return ul_fail(UL_E_NOTFOUND, "%s: found %s but no %s[.gz]", dir, a, base_l);
+        if (!find_maybe_gz(b, dir, base_l)) {
+            char want[80];
+            snprintf(want, sizeof want, "%s[.gz]", base_l);
+            if (join(b, dir, base_l) != UL_OK) b[0] = '\0';
+            return missing_partner(dir, a, b, want);
+        }
         return ul_read_idx(a, b, out);
     }
     /* CIFAR-10 */
@@ -83,7 +96,7 @@ static ul_status load_dir(const char *dir, bool train, ul_dataset **out) {
     if ((st = join(a, dir, train ? "train_images.npy" : "test_images.npy")) != UL_OK) return st;
     if (is_file(a)) {
         if ((st = join(b, dir, train ? "train_labels.npy" : "test_labels.npy")) != UL_OK) return st;
-        if (!is_file(b)) return ul_fail(UL_E_NOTFOUND, "%s: found %s but no %s", dir, a, b);
+        if (!is_file(b)) return missing_partner(dir, a, b, b);
         return ul_read_npy(a, b, out);
     }
     return ul_fail(UL_E_NOTFOUND,

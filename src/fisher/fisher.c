@@ -175,3 +175,102 @@ done:
     free(acc); free(x); free(logits); free(delta); free(d2); free(h2); free(y);
     return st;
 }
+
+void ul_fisher_head_range(const ul_model *m, size_t *lo, size_t *hi) { head_range(m, lo, hi); }
+
+/* Per-class head sums: one forward pass per batch; each class present in the batch gets its
+ * samples' delta and feature rows packed and squared-summed by head_sq into its own slot. */
+ul_status ul_fisher_class_sums(ul_model *m, const ul_view *v, const ul_transform *tf, int batch_size, float *sums,
+                               int64_t *counts) {
+    if (!v || v->n == 0) return ul_fail(UL_E_ARG, "Fisher: the data view is empty");
+    if (batch_size <= 0) return ul_fail(UL_E_ARG, "Fisher: batch size %d must be > 0", batch_size);
+    const ul_arch_params ap = ul_model_arch(m);
+    const ul_dataset *d = v->ds;
+    if (ul_dataset_channels(d) != ap.in_c || ul_dataset_height(d) != ap.in_h || ul_dataset_width(d) != ap.in_w)
+        return ul_fail(UL_E_SHAPE, "Fisher: data '%s' has %dx%dx%d samples, model '%s' expects %dx%dx%d",
+                       ul_dataset_name(d), ul_dataset_channels(d), ul_dataset_height(d), ul_dataset_width(d),
+                       ul_model_spec(m), ap.in_c, ap.in_h, ap.in_w);
+    const int K = ap.classes;
+    const int32_t *labels = ul_dataset_labels(d);
+    for (size_t i = 0; i < v->n; i++)
+        if (labels[v->idx[i]] < 0 || labels[v->idx[i]] >= K)
+            return ul_fail(UL_E_ARG, "Fisher: sample %d has label %d outside the model's %d classes", v->idx[i],
+                           labels[v->idx[i]], K);
+    size_t lo, hi;
+    head_range(m, &lo, &hi);
+    const size_t H = hi - lo, bs = (size_t)batch_size, in = (size_t)ap.in_c * ap.in_h * ap.in_w;
+    int wt, bt;
+    ul_model_head(m, &wt, &bt);
+    const size_t D = ul_model_tensor(m, wt)->shape[1];
+    const size_t woff = ul_model_tensor(m, wt)->offset - lo;
+    const size_t boff = bt >= 0 ? ul_model_tensor(m, bt)->offset - lo : 0;
+    ul_transform t = tf ? *tf : (ul_transform){0};
+    t.crop_pad = 0;
+    t.hflip = false;
+    ul_status st = UL_OK;
+    ul_batcher *b = NULL;
+    float *x = ul_alloc_aligned(bs * in, sizeof(float));
+    float *logits = ul_malloc(bs * (size_t)K, sizeof(float)), *delta = ul_malloc(bs * (size_t)K, sizeof(float));
+    float *pd = ul_malloc(bs * (size_t)K, sizeof(float)), *ph = ul_malloc(bs * D, sizeof(float));
+    float *d2 = ul_malloc(bs * (size_t)K, sizeof(float)), *h2 = ul_malloc(bs * D, sizeof(float));
+    int32_t *y = ul_malloc(bs, sizeof(int32_t));
+    if (!x || !logits || !delta || !pd || !ph || !d2 || !h2 || !y) { st = UL_E_NOMEM; goto done; }
+    memset(sums, 0, sizeof(float) * (size_t)K * H);
+    memset(counts, 0, sizeof(int64_t) * (size_t)K);
+    if ((st = ul_batcher_create(v, batch_size, false, false, 0, &t, &b)) != UL_OK) goto done;
+    ul_batcher_start_epoch(b, 0);
+    size_t n;
+    while ((n = ul_batcher_next(b, x, y, NULL)) > 0) {
+        if ((st = ul_model_forward(m, x, n, false, logits)) != UL_OK) goto done;
+        ul_softmax(logits, n, K, delta);
+        for (size_t i = 0; i < n; i++) delta[i * (size_t)K + (size_t)y[i]] -= 1.0f;
+        const float *h = ul_model_features(m, NULL);
+        for (int c = 0; c < K; c++) {
+            size_t nc = 0;
+            for (size_t i = 0; i < n; i++)
+                if (y[i] == c) {
+                    memcpy(pd + nc * (size_t)K, delta + i * (size_t)K, sizeof(float) * (size_t)K);
+                    memcpy(ph + nc * D, h + i * D, sizeof(float) * D);
+                    nc++;
+                }
+            if (!nc) continue;
+            float *slot = sums + (size_t)c * H;
+            head_sq(m, pd, ph, nc, K, D, slot + woff, bt >= 0 ? slot + boff : NULL, d2, h2);
+            counts[c] += (int64_t)nc;
+        }
+    }
+    for (size_t k = 0; k < (size_t)K * H; k++)
+        if (!isfinite(sums[k])) { st = ul_fail(UL_E_NUMERIC, "Fisher: non-finite per-class value at %zu", k); break; }
+done:
+    ul_batcher_free(b);
+    free(x); free(logits); free(delta); free(pd); free(ph); free(d2); free(h2); free(y);
+    return st;
+}
+
+ul_status ul_fisher_from_class_sums(const float *sums, const int64_t *counts, int K, size_t lo, size_t hi, size_t P,
+                                    const int32_t *classes, size_t nclasses, float *out) {
+    if (hi < lo || hi > P) return ul_fail(UL_E_ARG, "Fisher: head range [%zu, %zu) outside %zu parameters", lo, hi, P);
+    const size_t H = hi - lo;
+    int64_t n = 0;
+    unsigned char *use = ul_calloc((size_t)K, 1);
+    if (!use) return UL_E_NOMEM;
+    for (size_t i = 0; i < nclasses; i++)
+        if (classes[i] >= 0 && classes[i] < K) use[classes[i]] = 1;
+    if (!classes)
+        memset(use, 1, (size_t)K);
+    for (int c = 0; c < K; c++)
+        if (use[c]) n += counts[c];
+    if (n <= 0) {
+        free(use);
+        return ul_fail(UL_E_ARG, "Fisher: no samples of the requested classes");
+    }
+    memset(out, 0, sizeof(float) * P);
+    for (size_t j = 0; j < H; j++) {
+        double acc = 0.0;
+        for (int c = 0; c < K; c++)
+            if (use[c]) acc += sums[(size_t)c * H + j];
+        out[lo + j] = (float)(acc / (double)n);
+    }
+    free(use);
+    return UL_OK;
+}

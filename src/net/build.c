@@ -19,6 +19,8 @@
  * Resume: a model already present is kept when its architecture, edge, parents, data selector and
  * recipe (minus "parent_versions", which follow later unlearning) equal what this build would
  * make; anything else present under that name is an error naming the model and the field.
+ * The steps (make a model apart from registering it) are exposed in build_internal.h for the MPI
+ * driver in src/dist/, which makes models on several ranks and registers them here in creation order.
  */
 #include "unlearn/data.h"
 #include "unlearn/train.h"
@@ -38,6 +40,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "net/build_internal.h"
 #include "net/net_internal.h"
 #include "net/scenarios.h"
 
@@ -63,7 +66,21 @@ typedef struct build_ctx {
     uint64_t shard_seed;
     const ul_scenario *sc;
     bool *in;              /* scratch: K flags */
+    ul_node *rows;         /* a helper's registry rows (store-only handle): from ul_build_run_set_rows */
+    size_t nrows;
+    bool helper;
 } build_ctx;
+
+/* The current version of a model: from the registry, or a helper's row table. */
+static ul_status get_row(const build_ctx *c, const char *name, ul_node *out) {
+    if (!c->helper) return ul_net_get(c->net, name, out);
+    for (size_t k = 0; k < c->nrows; k++)
+        if (strcmp(c->rows[k].name, name) == 0) {
+            *out = c->rows[k];
+            return UL_OK;
+        }
+    return ul_fail(UL_E_NOTFOUND, "network '%s': no model named '%s'", ul_net_dir(c->net), name);
+}
 
 /* The "normalize" value of recipes and provenance: {"mean":[..],"std":[..]} or null. */
 static cJSON *normalize_json(const ul_transform *tf) {
@@ -203,15 +220,20 @@ static const char *existing_diff(const ul_node *old, const ul_node *want, const 
 
 /* The node's full-data diagonal Fisher (fiun.md decision 5: I_D on the node's own training data,
  * forget labels included), computed once when the node is created with the default estimator
- * (per-sample, last layer) and cached beside the checkpoint as an object of extension "fisher".
+ * (per-sample, last layer) and cached beside the checkpoint as an object of extension "fisher",
+ * together with its per-class sums (from which it is derived), so that a label request finds its
+ * forget Fishers there too.
  * Requests with other Fisher settings recompute it (forget.c). */
 static ul_status node_fisher(build_ctx *c, ul_model *m, const ul_view *own, const char *ckpt, char fisher[65]) {
     const ul_fisher_params fp = ul_fisher_defaults(UL_FISHER_SAMPLE);
     const size_t P = ul_model_num_params(m);
     float *F = ul_malloc(P, sizeof(float));
     if (!F) return UL_E_NOMEM;
-    ul_status st = ul_fisher(m, own, &c->tf, &fp, F);
-    if (st == UL_OK) st = ul_net_fisher_put(c->net, ckpt, &fp, F, P, fisher);
+    ul_fisher_classes cs;
+    ul_status st = ul_net_fisher_classes_compute(m, own, &c->tf, &cs);
+    if (st == UL_OK) st = ul_fisher_from_class_sums(cs.sums, cs.counts, cs.K, cs.lo, cs.hi, P, NULL, 0, F);
+    if (st == UL_OK) st = ul_net_fisher_put(c->net, ckpt, &fp, F, P, &cs, fisher);
+    ul_fisher_classes_free(&cs);
     free(F);
     if (st != UL_OK) fisher[0] = '\0';
     return st;
@@ -333,8 +355,10 @@ static ul_status node_selector(build_ctx *c, const ul_scen_node *sn, ul_data_sel
     return UL_OK;
 }
 
-/* Build (or keep) node i. */
-static ul_status build_node(build_ctx *c, int i, int *built) {
+/* Make node i: train it and store its checkpoint and Fisher cache (objects only), filling *node
+ * with the registry row to add; or find it already present and identical (*kept, *node = the
+ * stored row). Registering is build_add's job. */
+static ul_status build_make(build_ctx *c, int i, ul_node *out, bool *kept, double *seconds) {
     const ul_scen_node *sn = &c->sc->nodes[i];
     const ul_build_params *p = c->p;
     const double t0 = ul_now();
@@ -345,7 +369,8 @@ static ul_status build_node(build_ctx *c, int i, int *built) {
     char *recipe_text = NULL, *prov = NULL;
     int32_t *known = NULL;
     ul_status st = UL_OK;
-    *built = 0;
+    *kept = false;
+    *seconds = 0.0;
 
     parents = ul_calloc((size_t)(sn->nparents ? sn->nparents : 1), sizeof *parents);
     node = ul_calloc(1, sizeof *node);
@@ -357,7 +382,7 @@ static ul_status build_node(build_ctx *c, int i, int *built) {
     }
     for (int k = 0; k < sn->nparents; k++) {
         const char *pn = c->sc->nodes[sn->parents[k]].name;
-        if ((st = ul_net_get(c->net, pn, &parents[k])) != UL_OK) {
+        if ((st = get_row(c, pn, &parents[k])) != UL_OK) {
             st = ul_fail_ctx(st, "model '%s': parent '%s'", sn->name, pn);
             goto done;
         }
@@ -424,7 +449,7 @@ static ul_status build_node(build_ctx *c, int i, int *built) {
     snprintf(node->recipe, sizeof node->recipe, "%s", recipe_text);
 
     /* resume: keep an identical model, refuse a different one */
-    st = ul_net_get(c->net, sn->name, old);
+    st = get_row(c, sn->name, old);
     if (st == UL_OK) {
         char why[1024];
         if (existing_diff(old, node, recipe, why, sizeof why)) {
@@ -432,7 +457,8 @@ static ul_status build_node(build_ctx *c, int i, int *built) {
                          ul_net_dir(c->net), sn->name, why);
             goto done;
         }
-        if (p->node_done) p->node_done(old, -1.0, p->node_user);
+        *out = *old;
+        *kept = true;
         goto done;
     }
     if (st != UL_E_NOTFOUND) goto done;
@@ -464,9 +490,8 @@ static ul_status build_node(build_ctx *c, int i, int *built) {
     ul_ckpt_meta meta = {.class_names = NULL, .provenance = prov};
     if ((st = ul_net_put_model(c->net, m, &meta, node->ckpt)) != UL_OK) goto done;
     if ((st = node_fisher(c, m, own, node->ckpt, node->fisher)) != UL_OK) goto done;
-    if ((st = ul_net_add(c->net, node)) != UL_OK) goto done;
-    *built = 1;
-    if (p->node_done) p->node_done(node, ul_now() - t0, p->node_user);
+    *out = *node;
+    *seconds = ul_now() - t0;
 
 done:
     ul_model_free(m);
@@ -479,6 +504,19 @@ done:
     free(parents);
     free(node);
     free(old);
+    return st;
+}
+
+/* Register a made node (one ul_net_add transaction) and report it; a kept node is only reported. */
+static ul_status build_add(build_ctx *c, ul_node *node, bool kept, double seconds) {
+    const ul_build_params *p = c->p;
+    if (kept) {
+        if (p->node_done) p->node_done(node, -1.0, p->node_user);
+        return UL_OK;
+    }
+    const double t0 = ul_now();
+    ul_status st = ul_net_add(c->net, node);
+    if (st == UL_OK && p->node_done) p->node_done(node, seconds + (ul_now() - t0), p->node_user);
     return st;
 }
 
@@ -504,44 +542,6 @@ static ul_status shared_transform(build_ctx *c) {
     return UL_OK;
 }
 
-/* A writer killed mid-write leaves "objects/<name>.tmp.<pid>.<n>" (ul_write_file_atomic); nothing
- * ever reads it, but `net check` reports it. When a build resumes, remove those whose writer
- * process no longer exists (kill(pid, 0) fails with ESRCH), say so on the log sink and in the
- * network's log ("cleanup" event). Files of live processes, and anything else, are left alone. */
-static void remove_stale_temps(ul_net *n) {
-    char dir[4200];
-    snprintf(dir, sizeof dir, "%s/%s", ul_net_dir(n), UL_NET_OBJECTS);
-    DIR *d = opendir(dir);
-    if (!d) return;
-    cJSON *removed = cJSON_CreateArray();
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL) {
-        const char *t = strstr(e->d_name, ".tmp.");
-        if (!t) continue;
-        char *end = NULL;
-        long pid = strtol(t + 5, &end, 10);
-        if (pid <= 0 || !end || *end != '.' || pid == (long)getpid()) continue;
-        if (kill((pid_t)pid, 0) == 0 || errno != ESRCH) continue;
-        char path[4600];
-        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-        if (unlink(path) == 0) {
-            ul_log(UL_LOG_WARN, "net build: removed %s, left by an interrupted writer (process %ld)", path, pid);
-            cJSON_AddItemToArray(removed, cJSON_CreateString(e->d_name));
-        }
-    }
-    closedir(d);
-    if (cJSON_GetArraySize(removed) > 0) {
-        cJSON *j = cJSON_CreateObject();
-        cJSON_AddItemToObject(j, "removed_temp_files", removed);
-        char *txt = cJSON_PrintUnformatted(j);
-        if (txt) ul_net_log(n, "cleanup", txt);
-        free(txt);
-        cJSON_Delete(j);
-    } else {
-        cJSON_Delete(removed);
-    }
-}
-
 static void log_event(ul_net *n, cJSON *j) {
     char *s = cJSON_PrintUnformatted(j);
     if (s) {
@@ -565,101 +565,193 @@ static cJSON *build_event(const build_ctx *c, const char *phase) {
     return j;
 }
 
-ul_status ul_net_build(const char *dir, const ul_build_params *p) {
-    if (!dir || !p || !p->scenario || !p->data || !p->arch)
+struct ul_build_run {
+    build_ctx c;
+    ul_scenario sc;
+    ul_model *probe;
+    double t0;
+    int nbuilt, nkept;
+    bool writer;         /* attached with ul_build_run_attach: logs the build's events */
+};
+
+ul_status ul_build_run_new(const ul_build_params *p, ul_build_run **out) {
+    *out = NULL;
+    if (!p || !p->scenario || !p->data || !p->arch)
         return ul_fail(UL_E_ARG, "ul_net_build: directory, scenario, data and arch are required");
     if (p->width < 0.0f || !isfinite(p->width)) return ul_fail(UL_E_ARG, "net build: width %g must be positive", (double)p->width);
     if (p->epochs < 0) return ul_fail(UL_E_ARG, "net build: epochs %d must be >= 0", p->epochs);
-    build_ctx c;
-    memset(&c, 0, sizeof c);
-    c.p = p;
-    ul_scenario sc;
-    ul_model *probe = NULL;
-    ul_status st = ul_scenario_make(p->scenario, p->depth, p->seed, &sc);
-    if (st != UL_OK) return st;
-    c.sc = &sc;
-    const double t0 = ul_now();
-    int nbuilt = 0, nkept = 0;
+    ul_build_run *r = ul_calloc(1, sizeof *r);
+    if (!r) return UL_E_NOMEM;
+    build_ctx *c = &r->c;
+    c->p = p;
+    ul_status st = ul_scenario_make(p->scenario, p->depth, p->seed, &r->sc);
+    if (st != UL_OK) {
+        free(r);
+        return st;
+    }
+    c->sc = &r->sc;
+    r->t0 = ul_now();
 
     /* data, architecture, normalisation: everything checkable before touching the directory */
-    if ((st = ul_dataset_load(p->data, "train", &c.train)) != UL_OK) goto done;
-    if ((st = ul_dataset_load(p->data, "test", &c.test)) != UL_OK) goto done;
-    c.K = ul_dataset_classes(c.train);
-    if (c.K < 10) {
+    if ((st = ul_dataset_load(p->data, "train", &c->train)) != UL_OK) goto done;
+    if ((st = ul_dataset_load(p->data, "test", &c->test)) != UL_OK) goto done;
+    c->K = ul_dataset_classes(c->train);
+    if (c->K < 10) {
         st = ul_fail(UL_E_ARG, "net build: dataset '%s' has %d classes; the scenarios need at least 10 (label sets are "
-                               "defined over tenths of the label range)", ul_dataset_name(c.train), c.K);
+                               "defined over tenths of the label range)", ul_dataset_name(c->train), c->K);
         goto done;
     }
-    c.ap = (ul_arch_params){.in_c = ul_dataset_channels(c.train), .in_h = ul_dataset_height(c.train),
-                            .in_w = ul_dataset_width(c.train), .classes = c.K, .width = p->width};
-    if ((st = ul_model_create(p->arch, &c.ap, 0, &probe)) != UL_OK) {
-        st = ul_fail_ctx(st, "net build: architecture '%s' for %dx%dx%d inputs and %d classes", p->arch, c.ap.in_c, c.ap.in_h,
-                         c.ap.in_w, c.K);
+    c->ap = (ul_arch_params){.in_c = ul_dataset_channels(c->train), .in_h = ul_dataset_height(c->train),
+                             .in_w = ul_dataset_width(c->train), .classes = c->K, .width = p->width};
+    if ((st = ul_model_create(p->arch, &c->ap, 0, &r->probe)) != UL_OK) {
+        st = ul_fail_ctx(st, "net build: architecture '%s' for %dx%dx%d inputs and %d classes", p->arch, c->ap.in_c,
+                         c->ap.in_h, c->ap.in_w, c->K);
         goto done;
     }
-    snprintf(c.spec, sizeof c.spec, "%s", ul_model_spec(probe));
-    c.ap = ul_model_arch(probe);
-    if ((st = ul_view_all(c.train, &c.train_all)) != UL_OK || (st = ul_view_all(c.test, &c.test_all)) != UL_OK) goto done;
-    if ((st = shared_transform(&c)) != UL_OK) goto done;
-    c.shard_seed = derive_seed(p->seed, 0, SEED_SHARD);
-    if (!(c.in = ul_calloc((size_t)c.K, sizeof *c.in))) {
-        st = UL_E_NOMEM;
+    snprintf(c->spec, sizeof c->spec, "%s", ul_model_spec(r->probe));
+    c->ap = ul_model_arch(r->probe);
+    if ((st = ul_view_all(c->train, &c->train_all)) != UL_OK || (st = ul_view_all(c->test, &c->test_all)) != UL_OK)
         goto done;
-    }
-
-    /* open the network, or create it */
-    {
-        char db[4200];
-        struct stat sb;
-        snprintf(db, sizeof db, "%s/%s", dir, UL_NET_DB);
-        if (stat(db, &sb) == 0) {
-            if ((st = ul_net_open(dir, false, &c.net)) != UL_OK) goto done;
-            remove_stale_temps(c.net);
-        } else if ((st = ul_net_create(dir, &c.net)) != UL_OK) {
-            goto done;
-        }
-    }
-    {
-        cJSON *ev = build_event(&c, "start");
-        cJSON_AddNumberToObject(ev, "models", sc.n);
-        cJSON_AddNumberToObject(ev, "depth", p->depth);
-        cJSON_AddNumberToObject(ev, "epochs", p->epochs);
-        cJSON_AddNumberToObject(ev, "max_samples", (double)p->max_samples);
-        char seed[32];
-        snprintf(seed, sizeof seed, "%llu", (unsigned long long)p->seed);
-        cJSON_AddStringToObject(ev, "seed", seed);
-        cJSON_AddNumberToObject(ev, "threads", ul_get_threads());
-        cJSON_AddStringToObject(ev, "version", UL_VERSION_STRING);
-#ifdef UL_GIT_COMMIT
-        cJSON_AddStringToObject(ev, "git_commit", UL_GIT_COMMIT);
-#endif
-        log_event(c.net, ev);
-    }
-    for (int i = 0; i < sc.n; i++) {
-        int built = 0;
-        if ((st = build_node(&c, i, &built)) != UL_OK) break;
-        nbuilt += built;
-        nkept += !built;
-    }
-    {
-        cJSON *ev = build_event(&c, st == UL_OK ? "done" : "failed");
-        cJSON_AddNumberToObject(ev, "built", nbuilt);
-        cJSON_AddNumberToObject(ev, "kept", nkept);
-        char secs[32];
-        snprintf(secs, sizeof secs, "%.3f", ul_now() - t0);
-        cJSON_AddNumberToObject(ev, "seconds", strtod(secs, NULL));
-        if (st != UL_OK) cJSON_AddStringToObject(ev, "error", ul_last_error());
-        log_event(c.net, ev);
-    }
-
+    if ((st = shared_transform(c)) != UL_OK) goto done;
+    c->shard_seed = derive_seed(p->seed, 0, SEED_SHARD);
+    if (!(c->in = ul_calloc((size_t)c->K, sizeof *c->in))) st = UL_E_NOMEM;
 done:
-    ul_model_free(probe);
-    ul_net_close(c.net);
-    ul_view_free(c.train_all);
-    ul_view_free(c.test_all);
-    ul_dataset_free(c.train);
-    ul_dataset_free(c.test);
-    free(c.in);
-    ul_scenario_free(&sc);
+    if (st != UL_OK) ul_build_run_free(r);
+    else *out = r;
+    return st;
+}
+
+ul_status ul_build_run_attach(ul_build_run *r, const char *dir, int ranks) {
+    build_ctx *c = &r->c;
+    const ul_build_params *p = c->p;
+    if (!dir) return ul_fail(UL_E_ARG, "ul_net_build: directory, scenario, data and arch are required");
+    /* open the network, or create it */
+    char db[4200];
+    struct stat sb;
+    snprintf(db, sizeof db, "%s/%s", dir, UL_NET_DB);
+    ul_status st;
+    if (stat(db, &sb) == 0) st = ul_net_open(dir, false, &c->net); /* removes stale temporary files */
+    else st = ul_net_create(dir, &c->net);
+    if (st != UL_OK) return st;
+    r->writer = true;
+    cJSON *ev = build_event(c, "start");
+    cJSON_AddNumberToObject(ev, "models", r->sc.n);
+    cJSON_AddNumberToObject(ev, "depth", p->depth);
+    cJSON_AddNumberToObject(ev, "epochs", p->epochs);
+    cJSON_AddNumberToObject(ev, "max_samples", (double)p->max_samples);
+    char seed[32];
+    snprintf(seed, sizeof seed, "%llu", (unsigned long long)p->seed);
+    cJSON_AddStringToObject(ev, "seed", seed);
+    cJSON_AddNumberToObject(ev, "threads", ul_get_threads());
+    if (ranks > 0) cJSON_AddNumberToObject(ev, "ranks", ranks);
+    cJSON_AddStringToObject(ev, "version", UL_VERSION_STRING);
+#ifdef UL_GIT_COMMIT
+    cJSON_AddStringToObject(ev, "git_commit", UL_GIT_COMMIT);
+#endif
+    log_event(c->net, ev);
+    return UL_OK;
+}
+
+ul_status ul_build_run_attach_store(ul_build_run *r, const char *dir) {
+    ul_status st = ul_net_open_store(dir, true, &r->c.net);
+    if (st == UL_OK) r->c.helper = true;
+    return st;
+}
+
+ul_net *ul_build_run_net(ul_build_run *r) { return r->c.net; }
+
+ul_status ul_build_run_set_rows(ul_build_run *r, const ul_node *rows, size_t n) {
+    build_ctx *c = &r->c;
+    for (size_t k = 0; k < n; k++) {
+        size_t at = 0;
+        while (at < c->nrows && strcmp(c->rows[at].name, rows[k].name) != 0) at++;
+        if (at == c->nrows) {
+            ul_node *g = realloc(c->rows, (c->nrows + 1) * sizeof *g);
+            if (!g) return ul_fail(UL_E_NOMEM, "net build: out of memory for %zu registry rows", c->nrows + 1);
+            c->rows = g;
+            c->nrows++;
+        }
+        c->rows[at] = rows[k];
+    }
+    return UL_OK;
+}
+
+int ul_build_run_count(const ul_build_run *r) { return r->sc.n; }
+
+int ul_build_run_parents(const ul_build_run *r, int i, int parents[UL_NET_MAX_PARENTS]) {
+    const ul_scen_node *sn = &r->sc.nodes[i];
+    for (int k = 0; k < sn->nparents; k++) parents[k] = sn->parents[k];
+    return sn->nparents;
+}
+
+double ul_build_run_cost(ul_build_run *r, int i) {
+    build_ctx *c = &r->c;
+    const ul_scen_node *sn = &r->sc.nodes[i];
+    ul_data_selector sel;
+    size_t filtered = 0;
+    if (node_selector(c, sn, &sel, &filtered) != UL_OK) {
+        ul_clear_error();
+        return 1.0;
+    }
+    const int epochs = c->p->epochs > 0 ? c->p->epochs : sn->epochs > 0 ? sn->epochs : 2;
+    return 1.0 + (double)epochs * (double)filtered / (double)(sel.nshards > 0 ? sel.nshards : 1);
+}
+
+ul_status ul_build_run_make(ul_build_run *r, int i, ul_node *node, bool *kept, double *seconds) {
+    return build_make(&r->c, i, node, kept, seconds);
+}
+
+ul_status ul_build_run_add(ul_build_run *r, ul_node *node, bool kept, double seconds) {
+    ul_status st = build_add(&r->c, node, kept, seconds);
+    if (st == UL_OK) {
+        r->nbuilt += !kept;
+        r->nkept += kept;
+    }
+    return st;
+}
+
+void ul_build_run_end(ul_build_run *r, ul_status st) {
+    if (!r->writer || !r->c.net) return;
+    cJSON *ev = build_event(&r->c, st == UL_OK ? "done" : "failed");
+    cJSON_AddNumberToObject(ev, "built", r->nbuilt);
+    cJSON_AddNumberToObject(ev, "kept", r->nkept);
+    char secs[32];
+    snprintf(secs, sizeof secs, "%.3f", ul_now() - r->t0);
+    cJSON_AddNumberToObject(ev, "seconds", strtod(secs, NULL));
+    if (st != UL_OK) cJSON_AddStringToObject(ev, "error", ul_last_error());
+    log_event(r->c.net, ev);
+}
+
+void ul_build_run_free(ul_build_run *r) {
+    if (!r) return;
+    build_ctx *c = &r->c;
+    ul_model_free(r->probe);
+    ul_net_close(c->net);
+    ul_view_free(c->train_all);
+    ul_view_free(c->test_all);
+    ul_dataset_free(c->train);
+    ul_dataset_free(c->test);
+    free(c->in);
+    free(c->rows);
+    ul_scenario_free(&r->sc);
+    free(r);
+}
+
+ul_status ul_net_build(const char *dir, const ul_build_params *p) {
+    if (!dir || !p || !p->scenario || !p->data || !p->arch)
+        return ul_fail(UL_E_ARG, "ul_net_build: directory, scenario, data and arch are required");
+    ul_build_run *r = NULL;
+    ul_status st = ul_build_run_new(p, &r);
+    if (st != UL_OK) return st;
+    if ((st = ul_build_run_attach(r, dir, 0)) == UL_OK) {
+        for (int i = 0; i < r->sc.n && st == UL_OK; i++) {
+            ul_node node;
+            bool kept;
+            double secs;
+            if ((st = ul_build_run_make(r, i, &node, &kept, &secs)) == UL_OK) st = ul_build_run_add(r, &node, kept, secs);
+        }
+        ul_build_run_end(r, st);
+    }
+    ul_build_run_free(r);
     return st;
 }

@@ -2,13 +2,16 @@
  * integrity and foreign keys, the schema version, model names, edges (parents exist, are older,
  * share the architecture, arity per edge type, no cycles), version numbering and replace chains,
  * parent versions, committed requests, every referenced object re-hashed, and stray, orphan or
- * temporary files in objects/. One line per problem, "kind: what" (kinds: integrity, schema,
- * graph, version, request, missing, corrupt, orphan, temp, stray).
+ * temporary files in objects/; every checkpoint loads with its model's architecture (shapes, finite
+ * values) and every Fisher cache holds finite non-negative values. One line per problem, "kind:
+ * what" (kinds: integrity, schema, graph, version, request, missing, corrupt, checkpoint, fisher,
+ * orphan, temp, stray).
  * Deliberately never modifies anything (no repair, no deletion of orphans) and opens nothing new.
  */
 #include "net/net_internal.h"
 
 #include <dirent.h>
+#include <float.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,6 +44,7 @@ typedef struct cversion {
 typedef struct cref {
     char key[84];  /* "<hex>.<ext>" */
     char who[160];
+    int model;     /* index into models for checkpoints and Fisher caches, else -1 */
 } cref;
 
 typedef struct chk {
@@ -99,11 +103,12 @@ static bool grow(chk *c, void **p, size_t *cap, size_t need, size_t size) {
     return true;
 }
 
-static void add_ref(chk *c, const char *hex, const char *ext, const char *who) {
+static void add_ref(chk *c, const char *hex, const char *ext, const char *who, int model) {
     if (!grow(c, (void **)&c->refs, &c->caprefs, c->nrefs + 1, sizeof *c->refs)) return;
     cref *r = &c->refs[c->nrefs++];
     snprintf(r->key, sizeof r->key, "%s.%s", hex, ext);
     snprintf(r->who, sizeof r->who, "%s", who);
+    r->model = model;
 }
 
 /* Every string value in a JSON tree that is a SHA-256 counts as a reference to an object. */
@@ -228,7 +233,7 @@ static ul_status load_models(chk *c) {
         else if (own.exclude[0]) {
             char who[160];
             snprintf(who, sizeof who, "exclusion list of model '%s'", m->name);
-            add_ref(c, own.exclude, "ids", who);
+            add_ref(c, own.exclude, "ids", who, -1);
         }
         json_refs(c, txt(s, 11));
         const char *oh = txt(s, 12);
@@ -379,10 +384,10 @@ static ul_status check_versions(chk *c) {
         const char *ck = txt(s, 3), *fi = txt(s, 4);
         snprintf(who, sizeof who, "checkpoint of model '%s' v%d", m->name, ver);
         if (!ul_net_hex_ok(ck)) problem(c, "version: %s: ckpt '%.80s' is not a SHA-256", who, ck);
-        else add_ref(c, ck, "safetensors", who);
+        else add_ref(c, ck, "safetensors", who, mi);
         snprintf(who, sizeof who, "Fisher cache of model '%s' v%d", m->name, ver);
         if (fi[0] && !ul_net_hex_ok(fi)) problem(c, "version: %s: fisher '%.80s' is not a SHA-256", who, fi);
-        else if (fi[0]) add_ref(c, fi, "fisher", who);
+        else if (fi[0]) add_ref(c, fi, "fisher", who, mi);
     }
     sqlite3_finalize(s);
     if (rc != SQLITE_DONE && rc != SQLITE_ROW) return step_error(c, rc, "reading versions");
@@ -447,6 +452,53 @@ static int cmp_ref(const void *a, const void *b) { return strcmp(((const cref *)
 static int cmp_hex(const void *a, const void *b) { return strcmp((const char *)a, (const char *)b); }
 static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
+/* An object that hashes right can still be wrong for what names it: a checkpoint of another
+ * architecture, or with NaN/Inf values (written by a tool other than ours, or registered by hand);
+ * a Fisher cache with negative or non-finite values, which would turn dampening factors negative
+ * or infinite. refs[first..k) share the object; a checkpoint is loaded once per architecture. */
+static void verify_content(chk *c, const cref *r, const char *path, size_t first, size_t k) {
+    if (r->model < 0) return;
+    const cmodel *m = &c->m[r->model];
+    const char *ext = r->key + 65;
+    if (strcmp(ext, "safetensors") == 0) {
+        for (size_t q = first; q < k; q++) {
+            const cref *o = &c->refs[q];
+            if (o->model >= 0 && ul_net_same_arch(c->m[o->model].arch, &c->m[o->model].ap, m->arch, &m->ap)) return;
+        }
+        ul_model *mod = NULL;
+        if (ul_ckpt_load(path, m->arch, &m->ap, &mod, NULL) != UL_OK)
+            problem(c, "checkpoint: " UL_NET_OBJECTS "/%s (%s) does not load as the registry's '%s': %s", r->key, r->who,
+                    m->arch, ul_last_error());
+        ul_model_free(mod);
+    } else if (strcmp(ext, "fisher") == 0) {
+        ul_st_file *f = NULL;
+        if (ul_st_read(path, &f) != UL_OK) {
+            problem(c, "fisher: " UL_NET_OBJECTS "/%s (%s) is not a safetensors file: %s", r->key, r->who, ul_last_error());
+            return;
+        }
+        const ul_st_tensor *t = ul_st_find(f, "fisher");
+        if (!t || t->dtype != UL_DT_F32 || t->ndim != 1) {
+            problem(c, "fisher: " UL_NET_OBJECTS "/%s (%s) has no 1-D F32 tensor 'fisher'", r->key, r->who);
+        } else {
+            size_t bad = 0, first_bad = 0;
+            float v = 0.0f, bad_v = 0.0f;
+            for (size_t e = 0; e < (size_t)t->shape[0]; e++) {
+                memcpy(&v, t->data + e * sizeof v, sizeof v);
+                if (!(v >= 0.0f && v <= FLT_MAX)) {
+                    if (!bad++) {
+                        first_bad = e;
+                        bad_v = v;
+                    }
+                }
+            }
+            if (bad)
+                problem(c, "fisher: " UL_NET_OBJECTS "/%s (%s): %zu values are negative or non-finite (element %zu is %g)",
+                        r->key, r->who, bad, first_bad, (double)bad_v);
+        }
+        ul_st_free(f);
+    }
+}
+
 static void verify_objects(chk *c) {
     if (c->nrefs) qsort(c->refs, c->nrefs, sizeof *c->refs, cmp_ref);
     for (size_t i = 0; i < c->nrefs;) {
@@ -465,6 +517,8 @@ static void verify_objects(chk *c) {
             problem(c, "corrupt: " UL_NET_OBJECTS "/%s (%s%s) cannot be read: %s", r->key, r->who, more, ul_last_error());
         else if (strncmp(got, r->key, 64) != 0)
             problem(c, "corrupt: " UL_NET_OBJECTS "/%s (%s%s) hashes to %s", r->key, r->who, more, got);
+        else
+            for (size_t k = i; k < j; k++) verify_content(c, &c->refs[k], path, i, k);
         i = j;
     }
 }

@@ -227,6 +227,15 @@ ul_status ul_net_roots(ul_net *n, const int32_t *labels, size_t nlabels, ul_name
     size_t *sizes = ul_calloc(g.n ? g.n : 1, sizeof *sizes);
     unsigned char *has = ul_calloc(g.n ? g.n : 1, 1), *above = ul_calloc(g.n ? g.n : 1, 1);
     if (!sets || !sizes || !has || !above) st = UL_E_NOMEM;
+    /* a label no model can output is a mistake in the request, not "nobody learned it" */
+    int kmax = 0;
+    for (size_t i = 0; i < g.n; i++)
+        if (g.classes[i] > kmax) kmax = g.classes[i];
+    for (size_t k = 0; k < nlabels && st == UL_OK && g.n > 0; k++)
+        if (labels[k] >= kmax)
+            st = ul_net_fail(n, UL_E_ARG, NULL, "labels",
+                             "label %d is outside the classes of the network's models (%d classes: labels 0-%d)",
+                             (int)labels[k], kmax, kmax - 1);
     for (size_t i = 0; i < g.n && st == UL_OK; i++) {
         st = ul_net_parse_labels(g.learned[i], g.classes[i], &sets[i], &sizes[i]);
         if (st != UL_OK) st = ul_net_fail(n, UL_E_FORMAT, g.names[i], "learned", "%s", ul_last_error());

@@ -21,6 +21,7 @@ struct ul_net {
     char *dir;           /* as given, without trailing slashes (owned) */
     sqlite3 *db;
     bool readonly;
+    bool store_writable; /* a store-only handle (db NULL) that may write objects (ul_net_open_store) */
     int busy_ms;
     ul_net_txn *txn;     /* the open request transaction of this handle, if any */
 };
@@ -76,8 +77,19 @@ const char *ul_net_arity_problem(ul_edge_type e, int nparents);
 
 /* ---- objects ------------------------------------------------------------------------- */
 
+/* A handle on the object store alone, for the helper processes of a distributed request or build
+ * (src/dist/): no registry connection (registry calls on it fail with UL_E_ARG), so it works where
+ * SQLite's WAL cannot be shared (other machines on a network file system). writable: ul_net_put_object
+ * works. No stale-temporary cleanup (the process that owns the registry does it). Close with
+ * ul_net_close. */
+ul_status ul_net_open_store(const char *dir, bool writable, ul_net **out);
+
 /* DIR/objects/<hex>.<ext> into buf (no existence check). */
 ul_status ul_net_object_file(const ul_net *n, const char *hex, const char *ext, char *buf, size_t bufsz);
+/* Remove objects/<...>.tmp.<pid>.<n> files whose writer process no longer exists (a writer killed
+ * mid-write leaves them), say so on the log sink and in the network's log ("cleanup" event).
+ * Files of live processes and anything else are left alone. Called by every writable open. */
+void ul_net_remove_stale_temps(ul_net *n);
 /* The object exists and its file re-hashes to hex: UL_E_NOTFOUND / UL_E_FORMAT naming the model
  * and field otherwise. */
 ul_status ul_net_verify_object(const ul_net *n, const char *hex, const char *ext, const char *model,
@@ -101,5 +113,12 @@ ul_status ul_net_graph_load(ul_net *n, ul_net_graph *g);
 void ul_net_graph_free(ul_net_graph *g);
 /* Index of a model by name, -1 if absent. */
 int ul_net_graph_find(const ul_net_graph *g, const char *name);
+
+/* The normalisation a model was trained with: its recipe's "normalize" (null = none), else the
+ * dataset's default; no augmentation (forget.c; also used by the receipt's verification). */
+ul_transform ul_net_node_transform(const ul_node *nd);
+/* The labels a node knows (learned and inherited), split into those in U and the rest. */
+void ul_net_known_split(const ul_node *nd, const int32_t *U, size_t nU, int32_t *fl, size_t *nf, int32_t *rl,
+                        size_t *nr);
 
 #endif

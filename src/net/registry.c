@@ -27,8 +27,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
@@ -72,22 +75,63 @@ ul_status ul_net_fail(const ul_net *n, ul_status s, const char *model, const cha
     return ul_fail(s, "network '%s': %s", dir, msg);
 }
 
+/* Why an SQLite I/O operation may have failed, for messages ("" when nothing is known). SQLite's
+ * saved errno is only reliable right after the failing call, so the file system and the file
+ * size limit are looked at too. */
+static void io_reason(const ul_net *n, char *buf, size_t cap) {
+    buf[0] = '\0';
+    int e = n && n->db ? sqlite3_system_errno(n->db) : 0;
+    if (e > 0 && e != EINTR && e != EAGAIN) {
+        snprintf(buf, cap, "%s", strerror(e));
+        return;
+    }
+    struct statvfs v;
+    if (n && n->dir && statvfs(n->dir, &v) == 0) {
+        if (v.f_flag & ST_RDONLY) {
+            snprintf(buf, cap, "%s", strerror(EROFS));
+            return;
+        }
+        if ((unsigned long long)v.f_bavail * v.f_frsize < 65536ull) {
+            snprintf(buf, cap, "%s", strerror(ENOSPC));
+            return;
+        }
+    }
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_FSIZE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
+        snprintf(buf, cap, "%s? the file size limit (ulimit -f) is %llu bytes", strerror(EFBIG),
+                 (unsigned long long)rl.rlim_cur);
+}
+
 ul_status ul_net_sql_fail(const ul_net *n, int rc, const char *what) {
     int prim = rc & 0xff;
     if (prim == SQLITE_BUSY || prim == SQLITE_LOCKED)
-        return ul_net_fail(n, UL_E_IO, NULL, NULL, "%s: network is busy: another process is writing (waited %.1f s)",
+        return ul_net_fail(n, UL_E_BUSY, NULL, NULL, "%s: network is busy: another process is writing (waited %.1f s)",
                            what, n ? n->busy_ms / 1000.0 : 0.0);
     const char *msg = n && n->db ? sqlite3_errmsg(n->db) : sqlite3_errstr(rc);
     ul_status s = UL_E_IO;
     if (prim == SQLITE_NOMEM) s = UL_E_NOMEM;
     else if (prim == SQLITE_CORRUPT || prim == SQLITE_NOTADB || prim == SQLITE_FORMAT) s = UL_E_FORMAT;
-    else if (prim == SQLITE_READONLY) s = UL_E_ARG;
+    else if (prim == SQLITE_READONLY) s = UL_E_IO;
     else if (prim == SQLITE_CONSTRAINT || prim == SQLITE_MISUSE || prim == SQLITE_RANGE) s = UL_E_INTERNAL;
+    /* "disk I/O error" alone does not say why: add the operating system's reason (EFBIG, ENOSPC,
+     * EROFS, EACCES...) when SQLite kept one, else what the process can see: a full file system
+     * or a file size limit. */
+    if (prim == SQLITE_IOERR || prim == SQLITE_FULL || prim == SQLITE_CANTOPEN || prim == SQLITE_READONLY) {
+        char why[160];
+        io_reason(n, why, sizeof why);
+        if (why[0]) return ul_net_fail(n, s, NULL, NULL, "%s: %s (%s)", what, msg, why);
+    }
     return ul_net_fail(n, s, NULL, NULL, "%s: %s", what, msg);
+}
+
+/* A store-only handle (ul_net_open_store) has no registry connection. */
+static ul_status no_registry(const ul_net *n) {
+    return ul_net_fail(n, UL_E_ARG, NULL, NULL, "this handle opens the object store only, not the registry");
 }
 
 ul_status ul_net_prepare(const ul_net *n, const char *sql, sqlite3_stmt **st) {
     *st = NULL;
+    if (!n->db) return no_registry(n);
     int rc = sqlite3_prepare_v2(n->db, sql, -1, st, NULL);
     if (rc != SQLITE_OK) {
         sqlite3_finalize(*st);
@@ -98,6 +142,7 @@ ul_status ul_net_prepare(const ul_net *n, const char *sql, sqlite3_stmt **st) {
 }
 
 ul_status ul_net_exec(const ul_net *n, const char *sql, const char *what) {
+    if (!n->db) return no_registry(n);
     int rc = sqlite3_exec(n->db, sql, NULL, NULL, NULL);
     return rc == SQLITE_OK ? UL_OK : ul_net_sql_fail(n, rc, what);
 }
@@ -114,6 +159,7 @@ void ul_net_rollback(ul_net *n) {
 
 ul_status ul_net_read_begin(ul_net *n, bool *started) {
     *started = false;
+    if (!n->db) return no_registry(n);
     if (!sqlite3_get_autocommit(n->db)) return UL_OK;
     ul_status st = ul_net_exec(n, "BEGIN", "starting a read");
     if (st == UL_OK) *started = true;
@@ -281,19 +327,62 @@ static ul_status net_new(const char *dir, bool readonly, ul_net **out) {
     return UL_OK;
 }
 
+/* Is the file system holding `dir` mounted read-only? */
+static bool on_readonly_fs(const char *dir) {
+    struct statvfs vfs;
+    return statvfs(dir, &vfs) == 0 && (vfs.f_flag & ST_RDONLY) != 0;
+}
+
+/* A reader of a network on a read-only file system (an archived copy, a read-only mount) cannot
+ * create the WAL index (umig.db-shm) SQLite needs, so it opens the file as immutable instead: no
+ * locks, no WAL index. That is only right when nothing can write the file (the file system is
+ * read-only) and no un-checkpointed WAL content exists (umig.db-wal absent or empty). */
+static bool immutable_open_ok(const ul_net *n) {
+    if (!on_readonly_fs(n->dir)) return false;
+    char wal[4200];
+    struct stat sb;
+    snprintf(wal, sizeof wal, "%s/" UL_NET_DB "-wal", n->dir);
+    return stat(wal, &sb) != 0 || sb.st_size == 0;
+}
+
+/* "file:<path>?immutable=1" with the URI-special characters of the path percent-encoded. */
+static char *immutable_uri(const char *path) {
+    size_t len = strlen(path), k = 0;
+    char *u = ul_malloc(3 * len + 32, 1);
+    if (!u) return NULL;
+    k += (size_t)sprintf(u, path[0] == '/' ? "file://" : "file:"); /* absolute: empty authority */
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)path[i];
+        if (c == '%' || c == '?' || c == '#' || c <= 0x20 || c >= 0x7f) k += (size_t)sprintf(u + k, "%%%02X", c);
+        else u[k++] = (char)c;
+    }
+    sprintf(u + k, "?immutable=1");
+    return u;
+}
+
 /* Open the database file with the connection settings; create it when `create`. */
 static ul_status connect_db(ul_net *n, bool create) {
     char *path;
     ul_status st = db_path(n, &path);
     if (st != UL_OK) return st;
     int flags = n->readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0);
+    if (n->readonly && immutable_open_ok(n)) {
+        char *uri = immutable_uri(path);
+        free(path);
+        if (!uri) return UL_E_NOMEM;
+        path = uri;
+        flags |= SQLITE_OPEN_URI;
+    }
     int rc = sqlite3_open_v2(path, &n->db, flags, NULL);
     free(path);
     if (rc != SQLITE_OK) return ul_net_sql_fail(n, rc, "opening " UL_NET_DB);
     sqlite3_busy_timeout(n->db, n->busy_ms);
     if (!n->readonly) {
-        sqlite3_stmt *s;
-        if ((st = ul_net_prepare(n, "PRAGMA journal_mode=WAL", &s)) != UL_OK) return st;
+        sqlite3_stmt *s = NULL;
+        if ((rc = sqlite3_prepare_v2(n->db, "PRAGMA journal_mode=WAL", -1, &s, NULL)) != SQLITE_OK) {
+            sqlite3_finalize(s);
+            return ul_net_sql_fail(n, rc, "opening " UL_NET_DB " for writing");
+        }
         rc = sqlite3_step(s);
         bool wal = rc == SQLITE_ROW && sqlite3_column_text(s, 0) &&
                    strcmp((const char *)sqlite3_column_text(s, 0), "wal") == 0;
@@ -389,6 +478,45 @@ static ul_status create_in_place(const char *dir, ul_net **out) {
     return UL_OK;
 }
 
+/* Remove what create_in_place made in `tmp` (after a failure): the database files, objects/ (empty
+ * then) and the directory itself. Anything else found there is left alone. */
+static void remove_partial(const char *tmp) {
+    if (strlen(tmp) > 4400) return;
+    static const char *const files[] = {UL_NET_DB, UL_NET_DB "-wal", UL_NET_DB "-shm", UL_NET_DB "-journal"};
+    char p[4500];
+    for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
+        snprintf(p, sizeof p, "%s/%s", tmp, files[i]);
+        unlink(p);
+    }
+    snprintf(p, sizeof p, "%s/%s", tmp, UL_NET_OBJECTS);
+    rmdir(p);
+    rmdir(tmp);
+}
+
+/* "DIR.partial-<pid>" siblings left by creators that were killed (their process is gone). */
+static void remove_stale_partials(const char *dir) {
+    char parent[4096];
+    const char *slash = strrchr(dir, '/');
+    const char *base = slash ? slash + 1 : dir;
+    if (!slash) snprintf(parent, sizeof parent, ".");
+    else if (slash == dir) snprintf(parent, sizeof parent, "/");
+    else snprintf(parent, sizeof parent, "%.*s", (int)(slash - dir), dir);
+    DIR *d = opendir(parent);
+    if (!d) return;
+    const size_t bl = strlen(base);
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (strncmp(e->d_name, base, bl) != 0 || strncmp(e->d_name + bl, ".partial-", 9) != 0) continue;
+        char *end = NULL;
+        long pid = strtol(e->d_name + bl + 9, &end, 10);
+        if (pid <= 0 || !end || *end || pid == (long)getpid() || kill((pid_t)pid, 0) == 0 || errno != ESRCH) continue;
+        char p[4400];
+        snprintf(p, sizeof p, "%.4000s/%.255s", parent, e->d_name);
+        remove_partial(p);
+    }
+    closedir(d);
+}
+
 /* Atomic creation: create in a sibling "DIR.partial-<pid>", close, rename onto DIR, fsync the parent
  * directory, reopen. A process killed at any point leaves either no DIR or a whole empty network
  * (plus, at worst, a stale ".partial-" sibling that nothing reads). */
@@ -404,13 +532,20 @@ ul_status ul_net_create(const char *dir_in, ul_net **out) {
     struct stat sb;
     if (stat(dir, &sb) == 0 && (!S_ISDIR(sb.st_mode) || rmdir(dir) != 0))
         return create_in_place(dir, out); /* not a directory, or not empty: its error message */
+    remove_stale_partials(dir);
     snprintf(tmp, sizeof tmp, "%s.partial-%ld", dir, (long)getpid());
     ul_net *n = NULL;
     ul_status st = create_in_place(tmp, &n);
-    if (st != UL_OK) return st;
+    if (st != UL_OK) {
+        remove_partial(tmp); /* e.g. the disk filled up: leave nothing behind */
+        return st;
+    }
     ul_net_close(n);
-    if (rename(tmp, dir) != 0)
-        return ul_fail(UL_E_IO, "network '%s': cannot move the new network '%s' into place: %s", dir, tmp, strerror(errno));
+    if (rename(tmp, dir) != 0) {
+        st = ul_fail(UL_E_IO, "network '%s': cannot move the new network '%s' into place: %s", dir, tmp, strerror(errno));
+        remove_partial(tmp);
+        return st;
+    }
     const char *slash = strrchr(dir, '/');
     if (!slash) snprintf(parent, sizeof parent, ".");
     else if (slash == dir) snprintf(parent, sizeof parent, "/");
@@ -432,19 +567,59 @@ ul_status ul_net_open(const char *dir, bool readonly, ul_net **out) {
     ul_status st = net_new(dir, readonly, &n);
     if (st != UL_OK) return st;
     char *path = NULL;
-    if ((st = db_path(n, &path)) == UL_OK) {
-        struct stat sb;
+    struct stat sb;
+    if (stat(n->dir, &sb) != 0) {
+        int e = errno;
+        st = ul_net_fail(n, e == ENOENT ? UL_E_NOTFOUND : UL_E_IO, NULL, NULL, "the network directory %s",
+                         e == ENOENT ? "does not exist" : strerror(e));
+    } else if (!S_ISDIR(sb.st_mode)) {
+        st = ul_net_fail(n, UL_E_FORMAT, NULL, NULL, "not a network: it is a file, not a directory");
+    } else if ((st = db_path(n, &path)) == UL_OK) {
         if (stat(path, &sb) != 0)
             st = ul_net_fail(n, errno == ENOENT ? UL_E_NOTFOUND : UL_E_IO, NULL, NULL,
                              "not a network: cannot find '%s': %s", path, strerror(errno));
+        else if (!S_ISREG(sb.st_mode))
+            st = ul_net_fail(n, UL_E_FORMAT, NULL, NULL, "not a network: '%s' is not a regular file", path);
         free(path);
     }
+    /* A writer on a read-only file system would fail at its first write with SQLite's "attempt to
+     * write a readonly database" or "unable to open database file"; say so up front. */
+    if (st == UL_OK && !readonly && on_readonly_fs(n->dir))
+        st = ul_net_fail(n, UL_E_IO, NULL, NULL, "cannot write: the network is on a read-only file system");
+    else if (st == UL_OK && !readonly && access(n->dir, W_OK) != 0)
+        st = ul_net_fail(n, UL_E_IO, NULL, NULL, "cannot write to the network directory: %s", strerror(errno));
     if (st == UL_OK) st = connect_db(n, false);
     if (st == UL_OK) st = check_meta(n);
     if (st != UL_OK) {
         ul_net_close(n);
         return st;
     }
+    if (!readonly) ul_net_remove_stale_temps(n);
+    *out = n;
+    return UL_OK;
+}
+
+ul_status ul_net_open_store(const char *dir, bool writable, ul_net **out) {
+    if (!out) return ul_fail(UL_E_ARG, "ul_net_open_store: out is NULL");
+    *out = NULL;
+    if (!dir || !dir[0]) return ul_fail(UL_E_ARG, "ul_net_open_store: directory is required");
+    ul_net *n;
+    ul_status st = net_new(dir, true, &n);
+    if (st != UL_OK) return st;
+    char objs[4200];
+    struct stat sb;
+    snprintf(objs, sizeof objs, "%s/%s", n->dir, UL_NET_OBJECTS);
+    if (stat(objs, &sb) != 0 || !S_ISDIR(sb.st_mode))
+        st = ul_net_fail(n, UL_E_NOTFOUND, NULL, NULL, "not a network: no " UL_NET_OBJECTS "/ directory");
+    else if (writable && on_readonly_fs(n->dir))
+        st = ul_net_fail(n, UL_E_IO, NULL, NULL, "cannot write objects: the network is on a read-only file system");
+    else if (writable && access(objs, W_OK) != 0)
+        st = ul_net_fail(n, UL_E_IO, NULL, NULL, "cannot write to " UL_NET_OBJECTS "/: %s", strerror(errno));
+    if (st != UL_OK) {
+        ul_net_close(n);
+        return st;
+    }
+    n->store_writable = writable;
     *out = n;
     return UL_OK;
 }
@@ -740,14 +915,22 @@ ul_status ul_net_begin(ul_net *n, const char *kind, const char *request_json, ul
     return UL_OK;
 }
 
-static ul_status replace_in_savepoint(ul_net_txn *t, const char *name, const char *ckpt, const char *fisher,
-                                      double test_acc, int64_t *new_id) {
+static ul_status replace_in_savepoint(ul_net_txn *t, const char *name, int64_t based_on, const char *ckpt,
+                                      const char *fisher, double test_acc, int64_t *new_id) {
     ul_net *n = t->n;
     int64_t cur = 0;
     int version = 0;
     ul_status st = current_of(n, name, &cur, &version, NULL, NULL);
     if (st == UL_E_NOTFOUND) return ul_net_fail(n, st, name, "name", "no such model");
     if (st != UL_OK) return st;
+    /* Optimistic concurrency: the caller computed the new version from version `based_on`; if
+     * another request committed a newer one meanwhile, committing would silently drop that
+     * request's change (a lost update). */
+    if (based_on > 0 && cur != based_on)
+        return ul_net_fail(n, UL_E_BUSY, name, NULL,
+                           "changed by another request while this one ran (this request read version id %lld, the "
+                           "current version is id %lld, v%d); nothing was committed: run the request again",
+                           (long long)based_on, (long long)cur, version);
     sqlite3_stmt *s;
     if ((st = ul_net_prepare(n, "SELECT 1 FROM versions WHERE name = ?1 AND request = ?2", &s)) != UL_OK) return st;
     sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
@@ -768,6 +951,11 @@ static ul_status replace_in_savepoint(ul_net_txn *t, const char *name, const cha
 
 ul_status ul_net_txn_replace(ul_net_txn *t, const char *name, const char *ckpt, const char *fisher, double test_acc,
                              int64_t *new_id) {
+    return ul_net_txn_replace_from(t, name, 0, ckpt, fisher, test_acc, new_id);
+}
+
+ul_status ul_net_txn_replace_from(ul_net_txn *t, const char *name, int64_t based_on, const char *ckpt,
+                                  const char *fisher, double test_acc, int64_t *new_id) {
     if (!t || !t->n) return ul_fail(UL_E_ARG, "ul_net_txn_replace: no transaction");
     ul_net *n = t->n;
     if (!name || !ul_net_name_ok(name))
@@ -778,7 +966,7 @@ ul_status ul_net_txn_replace(ul_net_txn *t, const char *name, const char *ckpt, 
         return ul_net_fail(n, UL_E_ARG, name, "fisher", "'%.64s' is neither empty nor a SHA-256", fisher);
     ul_status st = ul_net_exec(n, "SAVEPOINT ul_replace", "starting a replacement");
     if (st != UL_OK) return st;
-    st = replace_in_savepoint(t, name, ckpt, fisher, test_acc, new_id);
+    st = replace_in_savepoint(t, name, based_on, ckpt, fisher, test_acc, new_id);
     if (st != UL_OK) sqlite3_exec(n->db, "ROLLBACK TO ul_replace", NULL, NULL, NULL);
     sqlite3_exec(n->db, "RELEASE ul_replace", NULL, NULL, NULL);
     return st;
@@ -787,6 +975,49 @@ ul_status ul_net_txn_replace(ul_net_txn *t, const char *name, const char *ckpt, 
 static void txn_free(ul_net_txn *t) {
     if (t->n && t->n->txn == t) t->n->txn = NULL;
     free(t);
+}
+
+/* The log row of a committed request, written in its transaction (so `net log` shows exactly the
+ * requests that committed): {"id", "kind", "request" (its JSON), "versions": [{"model", "version"}]}. */
+static ul_status log_request(ul_net_txn *t) {
+    ul_net *n = t->n;
+    sqlite3_stmt *s = NULL;
+    cJSON *j = cJSON_CreateObject(), *vs = NULL;
+    ul_status st = j ? UL_OK : UL_E_NOMEM;
+    if (st == UL_OK) st = ul_net_prepare(n, "SELECT kind, request FROM requests WHERE id = ?1", &s);
+    if (st == UL_OK) {
+        sqlite3_bind_int64(s, 1, t->request_id);
+        if (sqlite3_step(s) == SQLITE_ROW) {
+            const char *kind = (const char *)sqlite3_column_text(s, 0), *req = (const char *)sqlite3_column_text(s, 1);
+            cJSON_AddNumberToObject(j, "id", (double)t->request_id);
+            cJSON_AddStringToObject(j, "kind", kind ? kind : "?");
+            cJSON *r = req ? cJSON_Parse(req) : NULL;
+            cJSON_AddItemToObject(j, "request", r ? r : cJSON_CreateObject());
+        }
+        sqlite3_finalize(s);
+        s = NULL;
+        st = ul_net_prepare(n, "SELECT name, version FROM versions WHERE request = ?1 ORDER BY id", &s);
+    }
+    if (st == UL_OK) {
+        vs = cJSON_AddArrayToObject(j, "versions");
+        sqlite3_bind_int64(s, 1, t->request_id);
+        int rc;
+        while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+            cJSON *v = cJSON_CreateObject();
+            const char *nm = (const char *)sqlite3_column_text(s, 0);
+            cJSON_AddStringToObject(v, "model", nm ? nm : "?");
+            cJSON_AddNumberToObject(v, "version", sqlite3_column_int(s, 1));
+            cJSON_AddItemToArray(vs, v);
+        }
+        if (rc != SQLITE_DONE) st = ul_net_sql_fail(n, rc, "listing the request's versions");
+    }
+    sqlite3_finalize(s);
+    char *txt = st == UL_OK ? cJSON_PrintUnformatted(j) : NULL;
+    if (st == UL_OK && !txt) st = UL_E_NOMEM;
+    cJSON_Delete(j);
+    if (st == UL_OK) st = ul_net_log(n, "request", txt);
+    free(txt);
+    return st;
 }
 
 ul_status ul_net_commit(ul_net_txn *t, const char *receipt_json, int64_t *request_id) {
@@ -803,6 +1034,7 @@ ul_status ul_net_commit(ul_net_txn *t, const char *receipt_json, int64_t *reques
         st = step_done(n, s, "writing the receipt");
     }
     sqlite3_finalize(s);
+    if (st == UL_OK) st = log_request(t);
     if (st == UL_OK) st = ul_net_exec(n, "COMMIT", "committing the request");
     if (st != UL_OK) ul_net_rollback(n);
     else if (request_id) *request_id = t->request_id;

@@ -2,13 +2,17 @@
  * (ul_write_file_atomic: temp file, fsync, rename, fsync of the directory) before any registry
  * row names them. Checkpoints are safetensors objects, loaded with the node's architecture; a
  * model's own data is its selector resolved with the selector's exclusion list (an .ids object).
- * Deliberately no garbage collection, no compression, no sharding of objects/ into subfolders and
- * no re-hashing on load (ul_net_check and the registry's writes re-hash).
+ * Deliberately no garbage collection, no compression and no sharding of objects/ into subfolders.
+ * Checkpoints are re-hashed when loaded (ul_net_load_model), so a damaged object is never used.
  */
 #include "net/net_internal.h"
 
 #include <dirent.h>
 #include <errno.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,7 +49,8 @@ ul_status ul_net_put_object(ul_net *n, const void *data, size_t len, const char 
     if (!n || (!data && len) || !hex) return ul_fail(UL_E_ARG, "ul_net_put_object: NULL argument");
     if (!ul_net_ext_ok(ext))
         return ul_net_fail(n, UL_E_ARG, NULL, "object extension", "'%s' is not 1..15 of [a-z0-9]", ext ? ext : "(null)");
-    if (n->readonly) return ul_net_fail(n, UL_E_ARG, NULL, "objects", "the network was opened read-only");
+    if (n->readonly && !n->store_writable)
+        return ul_net_fail(n, UL_E_ARG, NULL, "objects", "the network was opened read-only");
     char h[65], path[4096];
     ul_sha256_hex(data, len, h);
     ul_status st = ul_net_object_file(n, h, ext, path, sizeof path);
@@ -130,6 +135,15 @@ ul_status ul_net_load_model(ul_net *n, const ul_node *node, ul_model **out) {
         return ul_net_fail(n, UL_E_NOTFOUND, node->name, "ckpt",
                            "version %d: object " UL_NET_OBJECTS "/%s.safetensors does not exist", node->version,
                            node->ckpt);
+    /* The name is the SHA-256 of the content: a damaged file (a flipped bit that still parses)
+     * would otherwise be used silently, and a request's receipt would name bytes it never read. */
+    char got[65];
+    if ((st = ul_sha256_file(path, got)) != UL_OK) return ul_fail_ctx(st, "network '%s': model '%s'", n->dir, node->name);
+    if (strcmp(got, node->ckpt) != 0)
+        return ul_net_fail(n, UL_E_FORMAT, node->name, "ckpt",
+                           "version %d: object " UL_NET_OBJECTS "/%s.safetensors is corrupt: its content hashes to %s "
+                           "(run `unlearn net check`)",
+                           node->version, node->ckpt, got);
     ul_model *m = NULL;
     st = ul_ckpt_load(path, node->arch, &node->ap, &m, NULL);
     if (st != UL_OK)
@@ -142,6 +156,44 @@ ul_status ul_net_load_model(ul_net *n, const ul_node *node, ul_model **out) {
     }
     *out = m;
     return UL_OK;
+}
+
+/* A writer killed mid-write leaves "objects/<name>.tmp.<pid>.<n>" (ul_write_file_atomic); nothing
+ * ever reads it, but `net check` reports it. A writable open removes those whose writer process no
+ * longer exists (kill(pid, 0) fails with ESRCH). The log entry is best effort: a busy registry
+ * only loses the entry, never the open. */
+void ul_net_remove_stale_temps(ul_net *n) {
+    char dir[4200];
+    snprintf(dir, sizeof dir, "%s/%s", ul_net_dir(n), UL_NET_OBJECTS);
+    DIR *d = opendir(dir);
+    if (!d) return;
+    cJSON *removed = cJSON_CreateArray();
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        const char *t = strstr(e->d_name, ".tmp.");
+        if (!t) continue;
+        char *end = NULL;
+        long pid = strtol(t + 5, &end, 10);
+        if (pid <= 0 || !end || *end != '.' || pid == (long)getpid()) continue;
+        if (kill((pid_t)pid, 0) == 0 || errno != ESRCH) continue;
+        char path[4600];
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        if (unlink(path) == 0) {
+            ul_log(UL_LOG_WARN, "network '%s': removed %s, left by an interrupted writer (process %ld)", ul_net_dir(n), path, pid);
+            cJSON_AddItemToArray(removed, cJSON_CreateString(e->d_name));
+        }
+    }
+    closedir(d);
+    if (cJSON_GetArraySize(removed) > 0) {
+        cJSON *j = cJSON_CreateObject();
+        cJSON_AddItemToObject(j, "removed_temp_files", removed);
+        char *txt = cJSON_PrintUnformatted(j);
+        if (txt && ul_net_log(n, "cleanup", txt) != UL_OK) ul_clear_error();
+        free(txt);
+        cJSON_Delete(j);
+    } else {
+        cJSON_Delete(removed);
+    }
 }
 
 ul_status ul_net_own_view(ul_net *n, const ul_data_selector *sel, ul_dataset *d, ul_view **out) {

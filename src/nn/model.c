@@ -7,6 +7,7 @@
 #include "tensor/blas.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -249,6 +250,53 @@ void ul_model_hash(const ul_model *m, char hex[65]) {
     ul_sha256_update(&c, m->params, sizeof(float) * (m->nparams + m->nbuffers));
     ul_sha256_final(&c, d);
     ul_sha256_to_hex(d, hex);
+}
+
+static const char *layer_kind(ul_layer_type t) {
+    switch (t) {
+    case UL_L_LINEAR: return "linear";
+    case UL_L_CONV: return "conv";
+    case UL_L_MAXPOOL: return "maxpool";
+    case UL_L_AVGPOOL: return "avgpool";
+    case UL_L_RELU: return "relu";
+    case UL_L_BN: return "batchnorm";
+    default: return "block";
+    }
+}
+
+/* Depth-first over a sequence; *pos counts layers. A block's own output is checked after its
+ * branches, so the innermost layer that overflowed is named. */
+static int seq_find_nonfinite(const ul_model *m, const ul_seq *s, int *pos, char *desc, size_t cap) {
+    for (int i = 0; i < s->n; i++) {
+        const ul_layer *l = &s->l[i];
+        if (l->type == UL_L_BLOCK) {
+            int r = seq_find_nonfinite(m, l->main, pos, desc, cap);
+            if (r < 0 && l->shortcut) r = seq_find_nonfinite(m, l->shortcut, pos, desc, cap);
+            if (r >= 0) return r;
+        }
+        const int here = (*pos)++;
+        if (!l->out) continue;
+        const size_t n = m->batch * l->out_n;
+        for (size_t k = 0; k < n; k++)
+            if (!isfinite(l->out[k])) {
+                char name[96] = "";
+                if (l->t_w >= 0 && l->t_w < m->ntensors) {
+                    const char *tn = m->tensors[l->t_w].name, *dot = strrchr(tn, '.');
+                    snprintf(name, sizeof name, " %.*s", (int)(dot ? (size_t)(dot - tn) : strlen(tn)), tn);
+                }
+                snprintf(desc, cap, "layer %d (%s%s%s)", here, layer_kind(l->type), name,
+                         l->relu ? " + relu" : "");
+                return here;
+            }
+    }
+    return -1;
+}
+
+int ul_model_find_nonfinite_activation(const ul_model *m, char *desc, size_t cap) {
+    if (cap) desc[0] = '\0';
+    if (!m || m->batch == 0) return -1;
+    int pos = 0;
+    return seq_find_nonfinite(m, &m->top, &pos, desc, cap);
 }
 
 ptrdiff_t ul_model_find_nonfinite(const ul_model *m, int *tensor) {

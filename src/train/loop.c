@@ -8,6 +8,7 @@
 #include "unlearn/train.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -37,6 +38,44 @@ static ul_status check_view(const ul_model *m, const ul_view *v, const char *wha
                        ul_dataset_name(d), ul_dataset_channels(d), ul_dataset_height(d), ul_dataset_width(d),
                        ul_model_spec(m), ap.in_c, ap.in_h, ap.in_w);
     return UL_OK;
+}
+
+/* "fc1" for "fc1.weight": the layer a tensor belongs to (its name up to the last '.'). */
+static void layer_of(const char *tensor, char *buf, size_t cap) {
+    const char *dot = strrchr(tensor, '.');
+    size_t n = dot ? (size_t)(dot - tensor) : strlen(tensor);
+    if (n >= cap) n = cap - 1;
+    memcpy(buf, tensor, n);
+    buf[n] = '\0';
+}
+
+static const char *nonfinite_text(double v) { return isnan(v) ? "nan" : v > 0 ? "inf" : "-inf"; }
+
+/* Why the loss is not finite, for the message: a non-finite parameter (the previous update
+ * overflowed) or, with every parameter finite, the forward pass (activations overflowed). */
+static void explain_loss(const ul_model *m, const float *logits, size_t n, int K, int64_t step, char *buf, size_t cap) {
+    int t = -1;
+    if (ul_model_find_nonfinite(m, &t) >= 0 && t >= 0) {
+        const char *name = ul_model_tensor(m, t)->name;
+        char layer[128];
+        layer_of(name, layer, sizeof layer);
+        if (step > 0)
+            snprintf(buf, cap, "parameter '%s' (layer %s) is non-finite: the update of step %lld overflowed", name, layer,
+                     (long long)step);
+        else
+            snprintf(buf, cap, "parameter '%s' (layer %s) was non-finite before training", name, layer);
+        return;
+    }
+    size_t bad = n;
+    for (size_t i = 0; i < n * (size_t)K && bad == n; i++)
+        if (!isfinite(logits[i])) bad = i / (size_t)K;
+    char layer[160];
+    if (ul_model_find_nonfinite_activation(m, layer, sizeof layer) >= 0)
+        snprintf(buf, cap, "every parameter is finite, but the forward pass overflowed in %s", layer);
+    else if (bad < n)
+        snprintf(buf, cap, "every parameter is finite, but the logits of sample %zu of the batch are non-finite", bad);
+    else
+        snprintf(buf, cap, "every parameter and logit is finite (the loss itself overflowed)");
 }
 
 /* Index of the first tensor whose gradient is non-finite, for messages. */
@@ -107,8 +146,12 @@ ul_status ul_train(ul_model *m, const ul_view *v, const ul_train_config *c) {
             double loss = ul_softmax_xent(logits, y, NULL, n, K, NULL, dl);
             if (!isfinite(loss)) {
                 memcpy(ul_model_params(m) + P, bufsave, sizeof(float) * (NV - P));
-                st = ul_fail(UL_E_NUMERIC, "train: loss became %g at epoch %d, batch %zu (lr %g); model left as before that step",
-                             loss, ep + 1, bi + 1, ul_sched_lr(&sc, it));
+                char why[400];
+                explain_loss(m, logits, n, K, it, why, sizeof why);
+                st = ul_fail(UL_E_NUMERIC,
+                             "train: loss became %s at epoch %d, batch %zu (step %lld, lr %g): %s; model left as before "
+                             "that step",
+                             nonfinite_text(loss), ep + 1, bi + 1, (long long)it + 1, ul_sched_lr(&sc, it), why);
                 goto done;
             }
             if ((st = ul_model_backward(m, dl)) != UL_OK) goto done;
@@ -116,8 +159,13 @@ ul_status ul_train(ul_model *m, const ul_view *v, const ul_train_config *c) {
             double norm = ul_clip_grad_norm(g, P - off, c->clip_norm);
             if (!isfinite(norm)) {
                 memcpy(ul_model_params(m) + P, bufsave, sizeof(float) * (NV - P));
-                st = ul_fail(UL_E_NUMERIC, "train: gradient of '%s' became non-finite at epoch %d, batch %zu; model left as before that step",
-                             nonfinite_grad_tensor(m), ep + 1, bi + 1);
+                const char *gt = nonfinite_grad_tensor(m);
+                char layer[128];
+                layer_of(gt, layer, sizeof layer);
+                st = ul_fail(UL_E_NUMERIC,
+                             "train: gradient of '%s' (layer %s) became non-finite in the backward pass at epoch %d, "
+                             "batch %zu (step %lld, lr %g); model left as before that step",
+                             gt, layer, ep + 1, bi + 1, (long long)it + 1, ul_sched_lr(&sc, it));
                 goto done;
             }
             ul_optim_step(o, ul_model_params(m) + off, g, mask, ul_sched_lr(&sc, it));
@@ -140,9 +188,15 @@ ul_status ul_train(ul_model *m, const ul_view *v, const ul_train_config *c) {
     }
     {
         int t = -1;
-        if (ul_model_find_nonfinite(m, &t) >= 0)
-            st = ul_fail(UL_E_NUMERIC, "train: parameter '%s' is non-finite after training",
-                         t >= 0 ? ul_model_tensor(m, t)->name : "?");
+        if (ul_model_find_nonfinite(m, &t) >= 0) {
+            const char *name = t >= 0 ? ul_model_tensor(m, t)->name : "?";
+            char layer[128];
+            layer_of(name, layer, sizeof layer);
+            st = ul_fail(UL_E_NUMERIC,
+                         "train: parameter '%s' (layer %s) is non-finite after training: the last update (step %lld, "
+                         "epoch %d) overflowed",
+                         name, layer, (long long)it, c->epochs);
+        }
     }
 done:
     ul_batcher_free(b);
