@@ -26,6 +26,7 @@ static const cli_command commands[] = {
     {"receipt", cmd_receipt, "print or verify the deletion receipt of a committed request"},
     {"report", cmd_report, "an HTML report (DAG, accuracy and timing figures) of forget results"},
     {"demo", cmd_demo, "the main job: build the mixed network, forget a label with FIUn, compare with retrain"},
+    {"bench", cmd_bench, "benchmarks: 'bench methods' runs the SFR-on protocol over methods and seeds"},
 };
 #define NCOMMANDS ((int)(sizeof commands / sizeof commands[0]))
 
