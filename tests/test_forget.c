@@ -541,9 +541,9 @@ static void test_defaults(void **s) {
     (void)s;
     ul_forget_params d = ul_forget_defaults(), q = ul_forget_parity_defaults();
     assert_true(d.units && d.local_fisher == UL_LOCAL_ONLY && d.alpha == 2.5 && d.rel == 0.0 && d.exponent == 3.0 &&
-                d.mfim_c == 1.0);
+                d.mfim_c == 1.0 && d.share == 0.3);
     assert_true(!q.units && q.local_fisher == UL_LOCAL_OFF && q.alpha == 1.0 && q.exponent == 1.0 && q.mfim_c == 5.0 &&
-                q.rel == 0.0);
+                q.rel == 0.0 && q.share == 0.0);
     /* the shared network fits its patterns perfectly (every gradient vanishes, and with it every
      * Fisher: a root of 7 classes then shows a forget/full Fisher ratio below 2.5 on the label's
      * row and is left alone, retrain-like behaviour being out of reach for any Fisher method); one
@@ -607,6 +607,7 @@ static void test_share(void **s) {
         p.labels = lab;
         p.nlabels = nl;
         p.dry_run = true;
+        p.share = 0.0; /* the alpha rule */
         ul_forget_result base, one, tiny;
         ULT_OK(ul_forget(g_net, &p, &base));
         p.share = 1.0;
