@@ -99,6 +99,7 @@ static cJSON *row_json(const bench_row *row, bool reference) {
     }
     cJSON_AddNumberToObject(j, "eval_seconds", round(row->m.eval_seconds * 1000.0) / 1000.0);
     cJSON_AddStringToObject(j, "model_hash", row->m.model_hash);
+    if (row->diverged) cJSON_AddBoolToObject(j, "diverged", true);
     if (reference) {
         cJSON_AddBoolToObject(j, "cached", row->cached);
         cJSON_AddStringToObject(j, "checkpoint", row->ckpt);

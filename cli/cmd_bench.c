@@ -1111,6 +1111,20 @@ static int run_methods(bench_run *b, bench_report *rep) {
             prog_begin(&b->prog, ul_unlearn_expected_steps(&p, b->forget->n, b->retain->n), "seed %llu %s",
                        (unsigned long long)seed, mn);
             st = ul_protocol_run(&t, &p, seed, &ref, &row->m, NULL);
+            if (st == UL_E_NUMERIC && a->nsweeps > 0 && strchr(mn, ' ')) {
+                /* one setting of a sweep diverged: record it and go on with the grid */
+                prog_clear(&b->prog);
+                fprintf(stderr, "unlearn %s: warning: %s diverged on seed %llu (%s); recorded as diverged\n", cmd, mn,
+                        (unsigned long long)seed, ul_last_error());
+                memset(&row->m, 0, sizeof row->m);
+                row->m.acc.fa = row->m.acc.ua = row->m.acc.ra = row->m.acc.ta = NAN;
+                row->m.acc.ta_remain = row->m.acc.ta_forget = NAN;
+                row->m.mia_entropy_lr = row->m.mia_svc_confidence = row->m.kl = row->m.js = row->m.seconds = NAN;
+                row->gap = NAN;
+                row->diverged = true;
+                prog_end(&b->prog, true, "seed %llu %s: diverged", (unsigned long long)seed, mn);
+                continue;
+            }
             if (st != UL_OK) {
                 prog_clear(&b->prog);
                 rc = cli_fail(cmd, st, CLI_FROM_TRAIN, mn);

@@ -403,6 +403,23 @@ static void test_errors(void **s) {
     if (access(ult_path(div, "results.json"), F_OK) == 0 || access(ult_path(div, "results.csv"), F_OK) == 0 ||
         access(ult_path(div, "results.md"), F_OK) == 0)
         fail_msg("a failed run wrote result files");
+
+    /* inside a --sweep a diverging setting is recorded (diverged, metrics null) and the grid goes on */
+    char swp[300];
+    snprintf(swp, sizeof swp, "%s/sweep-diverge", g_dir);
+    r = run("%s --seeds 1 --methods ga --set ga.clip_norm=0 --set ga.epochs=20 --sweep ga.lr=1000,0.0001 -o '%s'", base,
+            swp);
+    EXPECT_CODE(r, 0, "a sweep with one diverging setting");
+    EXPECT_HAS(r.err, "diverged", "the diverging setting is named");
+    run_free(&r);
+    cJSON *j = read_json(ult_path(swp, "results.json"));
+    const cJSON *ms = get(cJSON_GetArrayItem(get(j, "runs"), 0), "methods");
+    const cJSON *dv = get(ms, "ga lr=1000"), *good = get(ms, "ga lr=0.0001");
+    assert_true(cJSON_IsTrue(get(dv, "diverged")));
+    assert_true(cJSON_IsNull(get(dv, "fa")));
+    assert_true(cJSON_IsNumber(get(good, "fa")));
+    assert_null(cJSON_GetObjectItemCaseSensitive(good, "diverged"));
+    cJSON_Delete(j);
 }
 
 int main(void) {
