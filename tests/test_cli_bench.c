@@ -303,6 +303,24 @@ static void test_scenarios(void **s) {
     assert_string_equal(get(get(get(j, "config"), "scenario"), "kind")->valuestring, "ids");
     assert_int_equal(strlen(get(get(get(j, "config"), "scenario"), "ids_file_sha256")->valuestring), 64);
     cJSON_Delete(j);
+    /* --forget-random 10% is --scenario random:10 */
+    char rnd[300];
+    snprintf(rnd, sizeof rnd, "%s/random-alias", g_dir);
+    r = run("bench methods --data '%s' --arch " ARCH " --epochs 2 --seeds 1 --forget-random 10%% --methods ssd "
+            "--no-svc-mia --cache '%s' -q --json -o '%s'",
+            g_data, cache, rnd);
+    EXPECT_CODE(r, 0, "--forget-random 10%");
+    cJSON *jr = cJSON_Parse(r.out);
+    if (!jr) fail_msg("--json output is not JSON:\n%s", r.out);
+    run_free(&r);
+    assert_int_equal(get(get(jr, "config"), "n_forget")->valueint, 60);
+    cJSON_Delete(jr);
+    r = run("bench methods --data '%s' --forget-random abc%% -o '%s'", g_data, rnd);
+    EXPECT_CODE(r, 2, "--forget-random abc%");
+    run_free(&r);
+    r = run("bench methods --data '%s' --forget-random 10 --forget-class 3 -o '%s'", g_data, rnd);
+    EXPECT_CODE(r, 2, "two scenarios");
+    run_free(&r);
 }
 
 static void test_errors(void **s) {
