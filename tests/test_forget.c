@@ -639,6 +639,38 @@ static void test_share(void **s) {
     }
 }
 
+/* A model that trained on some forget labels itself and only inherited the others (model f of the
+ * mixed network: own labels 2-9, inherited 0-1) is dampened with its own forget Fisher for the first
+ * and the roots' Fishers for the rest: forgetting {1, 3} must select more of f than forgetting {3}
+ * alone (label 1's row comes from the roots) and leave f's forget accuracy on {1, 3} low. */
+static void test_partial_local(void **s) {
+    (void)s;
+    const int32_t one[1] = {3}, two[2] = {1, 3};
+    ul_forget_params p = ul_forget_defaults();
+    p.dry_run = true;
+    p.labels = one;
+    p.nlabels = 1;
+    ul_forget_result r1, r2;
+    ULT_OK(ul_forget(g_net, &p, &r1));
+    p.labels = two;
+    p.nlabels = 2;
+    ULT_OK(ul_forget(g_net, &p, &r2));
+    const ul_forget_node *f1 = NULL, *f2 = NULL;
+    for (size_t i = 0; i < r1.n; i++)
+        if (strcmp(r1.nodes[i].name, "f") == 0) f1 = &r1.nodes[i];
+    for (size_t i = 0; i < r2.n; i++)
+        if (strcmp(r2.nodes[i].name, "f") == 0) f2 = &r2.nodes[i];
+    assert_non_null(f1);
+    assert_non_null(f2);
+    print_message("f: {3} selected %zu, forget %.1f -> %.1f; {1,3} selected %zu, forget %.1f -> %.1f\n", f1->selected,
+                  f1->forget_acc_before, f1->forget_acc_after, f2->selected, f2->forget_acc_before, f2->forget_acc_after);
+    assert_true(f2->local);
+    if (!(f2->selected > f1->selected)) fail_msg("f: {1,3} selected %zu values, {3} %zu", f2->selected, f1->selected);
+    if (!(f2->forget_acc_after <= 10.0)) fail_msg("f keeps %.1f%% of labels 1 and 3", f2->forget_acc_after);
+    ul_forget_result_free(&r1);
+    ul_forget_result_free(&r2);
+}
+
 static void test_bad_requests(void **s) {
     (void)s;
     ul_forget_result r;
@@ -666,6 +698,7 @@ int main(void) {
         cmocka_unit_test(test_exponent),            cmocka_unit_test(test_ga_transfer),
         cmocka_unit_test(test_samples),             cmocka_unit_test(test_sweep),
         cmocka_unit_test(test_defaults),            cmocka_unit_test(test_share),
+        cmocka_unit_test(test_partial_local),
         cmocka_unit_test(test_bad_requests),
     };
     return cmocka_run_group_tests(tests, setup, NULL);

@@ -417,11 +417,13 @@ static ul_status node_forget_fisher(bool ssd, ul_local_fisher lm, const float **
  * when it has forget data of its own; nsel 0 = F alone). With units, share > 0 and nsel > 0, the
  * alpha rule is replaced by the share rule: a unit is selected when ratio_j * rho[j] >= share and
  * ratio_j > 1 for some label j (ratio_j of Fsel[j], rho[j] that label's fraction of the model's
- * own data); rel, when on, still applies. The factor always comes from F. Returns the number of
- * values dampened, (size_t)-1 when out of memory. */
+ * own data); rel, when on, still applies. `partial` (the model's own data lacks some forget label,
+ * which it only inherited): a unit also passes by the alpha rule on F, which then holds the roots'
+ * Fishers for those labels. The factor always comes from F. Returns the number of values dampened,
+ * (size_t)-1 when out of memory. */
 static size_t dampen_node(const ul_model *m, float *theta, const float *ID, const float *F, size_t P, double id_floor,
                           bool units, double rel, double share, const float *const *Fsel, const double *rho, int nsel,
-                          const ul_dampen_params *dp) {
+                          bool partial, const ul_dampen_params *dp) {
     const float *I = ID;
     float *I2 = NULL;
     if (id_floor > 0) {
@@ -449,14 +451,16 @@ static size_t dampen_node(const ul_model *m, float *theta, const float *ID, cons
             free(I2);
             return (size_t)-1;
         }
-        for (int j = 0; j < (nsel > 0 ? nsel : 1); j++) {
-            ul_unit_ratios(m, I, nsel > 0 ? Fsel[j] : F, ratio);
+        const bool by_share = share > 0 && nsel > 0;
+        const int passes = (nsel > 0 ? nsel : 1) + (by_share && partial ? 1 : 0);
+        for (int j = 0; j < passes; j++) {
+            const bool own = nsel > 0 && j < nsel; /* one own label's Fisher; else F */
+            ul_unit_ratios(m, I, own ? Fsel[j] : F, ratio);
             double mx = 0.0;
             for (size_t u = 0; u < U; u++)
                 if (ratio[u] > mx) mx = ratio[u];
-            const bool by_share = share > 0 && nsel > 0;
             for (size_t u = 0; u < U; u++) {
-                const bool pass = by_share ? ratio[u] > 1.0 && ratio[u] * rho[j] >= share : ratio[u] > dp->alpha;
+                const bool pass = by_share && own ? ratio[u] > 1.0 && ratio[u] * rho[j] >= share : ratio[u] > dp->alpha;
                 if (pass && ratio[u] >= rel * mx) mark[u] = 1;
             }
         }
@@ -472,8 +476,8 @@ static size_t dampen_node(const ul_model *m, float *theta, const float *ID, cons
  * fa[k * stride], ra[k * stride], sel[k * stride] for setting k. */
 static ul_status sweep_node(const ul_model *m, const ul_node *nd, ul_dataset *test, const ul_view *fsv,
                             const ul_forget_params *p, const float *ID, const float **Fr, int nr, const float *Floc,
-                            const float *const *Fsel, const double *rho, int nsel, size_t P, double *fa, double *ra,
-                            size_t *sel, size_t stride) {
+                            const float *const *Fsel, const double *rho, int nsel, bool partial, size_t P, double *fa,
+                            double *ra, size_t *sel, size_t stride) {
     ul_model *w = NULL;
     float *F = ul_malloc(P ? P : 1, sizeof(float));
     ul_status st = F ? ul_model_clone(m, &w) : UL_E_NOMEM;
@@ -484,12 +488,13 @@ static ul_status sweep_node(const ul_model *m, const ul_node *nd, ul_dataset *te
     for (size_t k = 0; k < p->nsweep && st == UL_OK; k++) {
         const ul_forget_setting *q = &p->sweep[k];
         if ((st = ul_model_copy_params(w, m)) != UL_OK) break;
-        if ((st = node_forget_fisher(false, q->local, Fr, nr, Floc, P, p->mfim_c, F)) != UL_OK) break;
+        const ul_local_fisher lq = q->local == UL_LOCAL_ONLY && partial ? UL_LOCAL_MERGE : q->local;
+        if ((st = node_forget_fisher(false, lq, Fr, nr, Floc, P, p->mfim_c, F)) != UL_OK) break;
         ul_dampen_params dp = ul_dampen_defaults(q->alpha);
         dp.lambda = p->lambda;
         dp.exponent = q->exponent;
         size_t s = dampen_node(w, ul_model_params(w), ID, F, P, q->id_floor, q->units, q->rel, q->share, Fsel, rho, nsel,
-                               &dp);
+                               partial && q->local == UL_LOCAL_ONLY, &dp);
         if (s == (size_t)-1) { st = UL_E_NOMEM; break; }
         sel[k * stride] = s;
         fa[k * stride] = fsv ? acc_view(w, fsv, rl, nrl, &tf, &cnt) : acc_on(w, test, &tf, fl, nfl, &cnt);
@@ -542,6 +547,12 @@ static ul_status forget_fisher_classes(const ul_fisher_classes *cs, const int32_
     free(tmp);
     if (st == UL_OK && !any) st = ul_fail(UL_E_ARG, "Fisher: no samples of the requested classes");
     return st;
+}
+
+static bool classes_have_all(const ul_fisher_classes *cs, const int32_t *U, size_t nU) {
+    for (size_t i = 0; i < nU; i++)
+        if (!(U[i] >= 0 && U[i] < cs->K && cs->counts[U[i]] > 0)) return false;
+    return true;
 }
 
 static bool classes_have(const ul_fisher_classes *cs, const int32_t *U, size_t nU) {
@@ -935,6 +946,7 @@ ul_status ul_forget_node_run(ul_forget_plan *pl, size_t i, ul_forget_result *out
     float **Fsel = NULL; /* the model's per-label forget Fishers (relative and share selection) */
     double *rho = NULL;  /* each one's label's fraction of the model's own data */
     int nsel = 0;
+    bool partial = false; /* its own data lacks some forget label (which it only inherited) */
     if (!ID || !F || !Fs) s = UL_E_NOMEM;
     ul_transform tf = ul_net_node_transform(nd);
     const bool ssd = p->method == UL_FORGET_SSD_LOCAL;
@@ -948,6 +960,7 @@ ul_status ul_forget_node_run(ul_forget_plan *pl, size_t i, ul_forget_result *out
             if (s == UL_OK && want_local && classes_have(&cs, p->labels, p->nlabels)) {
                 if (!(Floc = ul_malloc(P, sizeof(float)))) s = UL_E_NOMEM;
                 else s = forget_fisher_classes(&cs, p->labels, p->nlabels, P, Floc);
+                partial = !o->root && !classes_have_all(&cs, p->labels, p->nlabels);
             }
             /* relative selection: the model's own per-label forget Fishers */
             bool want_rel = p->rel > 0 || p->share > 0;
@@ -992,18 +1005,22 @@ ul_status ul_forget_node_run(ul_forget_plan *pl, size_t i, ul_forget_result *out
         ul_view_free(fv);
     }
     if (s == UL_OK && p->nsweep)
-        s = sweep_node(m, nd, pl->test, pl->fsv, p, ID, Fs, nri, Floc, (const float *const *)Fsel, rho, nsel, P,
+        s = sweep_node(m, nd, pl->test, pl->fsv, p, ID, Fs, nri, Floc, (const float *const *)Fsel, rho, nsel, partial, P,
                        out->sweep_forget + i,
                        out->sweep_retain + i, out->sweep_selected + i, pl->closure.n);
     if (s == UL_OK) {
-        const ul_local_fisher lm = ssd ? UL_LOCAL_ONLY : o->root ? UL_LOCAL_OFF : p->local_fisher;
+        ul_local_fisher lm = ssd ? UL_LOCAL_ONLY : o->root ? UL_LOCAL_OFF : p->local_fisher;
+        /* a model that trained on some forget labels itself and only inherited the others: its own
+         * Fisher for the first, the roots' for the rest (merge instead of only) */
+        if (!ssd && lm == UL_LOCAL_ONLY && partial) lm = UL_LOCAL_MERGE;
         o->local = Floc && lm != UL_LOCAL_OFF;
         if ((s = node_forget_fisher(ssd, lm, Fs, nri, Floc, P, p->mfim_c, F)) == UL_OK) {
             ul_dampen_params dp = ul_dampen_defaults(p->alpha);
             dp.lambda = p->lambda;
             dp.exponent = p->exponent;
             o->selected = dampen_node(m, ul_model_params(m), ID, F, P, p->id_floor, p->units, p->rel, p->share,
-                                      (const float *const *)Fsel, rho, nsel, &dp);
+                                      (const float *const *)Fsel, rho, nsel,
+                                      partial && !ssd && p->local_fisher == UL_LOCAL_ONLY, &dp);
             int bad_t = -1;
             if (o->selected == (size_t)-1) {
                 s = UL_E_NOMEM;
