@@ -24,6 +24,7 @@ typedef struct bench_row {
     double gap;            /* Avg. Gap to this seed's retrain oracle */
     bool cached;           /* original / retrain: reused from the cache (seconds = recorded training time) */
     char ckpt[1200];       /* original / retrain: the cache checkpoint */
+    bool diverged;         /* a --sweep setting whose run diverged: metrics NaN, recorded and skipped */
 } bench_row;
 
 typedef struct bench_method {

@@ -93,8 +93,13 @@ static cJSON *row_json(const bench_row *row, bool reference) {
         cJSON_AddNumberToObject(j, "mask_kept", (double)row->m.mask_kept);
         cJSON_AddNumberToObject(j, "mask_total", (double)row->m.mask_total);
     }
+    if (row->m.n_per_class > 0) {
+        cJSON *pc = cJSON_AddArrayToObject(j, "per_class_ta");
+        for (int c = 0; c < row->m.n_per_class; c++) cJSON_AddItemToArray(pc, num(row->m.per_class_ta[c]));
+    }
     cJSON_AddNumberToObject(j, "eval_seconds", round(row->m.eval_seconds * 1000.0) / 1000.0);
     cJSON_AddStringToObject(j, "model_hash", row->m.model_hash);
+    if (row->diverged) cJSON_AddBoolToObject(j, "diverged", true);
     if (reference) {
         cJSON_AddBoolToObject(j, "cached", row->cached);
         cJSON_AddStringToObject(j, "checkpoint", row->ckpt);
@@ -114,6 +119,23 @@ static cJSON *summary_json(const char *name, const bench_row *rows, const bench_
         cJSON_AddItemToObject(o, "std", num(sd));
     }
     cJSON_AddItemToObject(s, "avg_gap_of_means", num(gap_of_means(rows, retrain_rows(r), r->nseeds)));
+    /* per-class test accuracy: mean and sample std over the seeds, per label */
+    const int npc = rows[0].m.n_per_class;
+    if (npc > 0) {
+        cJSON *o = cJSON_AddObjectToObject(s, "per_class_ta");
+        cJSON *ma = cJSON_AddArrayToObject(o, "mean"), *sa = cJSON_AddArrayToObject(o, "std");
+        for (int c = 0; c < npc; c++) {
+            double x[BENCH_MAX_SEEDS];
+            bool ok = true;
+            for (int i = 0; i < r->nseeds; i++) {
+                x[i] = rows[i].m.n_per_class == npc ? rows[i].m.per_class_ta[c] : NAN;
+                ok = ok && isfinite(x[i]);
+            }
+            if (!ok || ul_mean_std(x, (size_t)r->nseeds, 1, &mean, &sd) != UL_OK) mean = sd = NAN;
+            cJSON_AddItemToArray(ma, num(mean));
+            cJSON_AddItemToArray(sa, num(sd));
+        }
+    }
     double rt, rsd;
     stat(retrain_rows(r), r->nseeds, MX_SECONDS, &rt, &rsd);
     stat(rows, r->nseeds, MX_SECONDS, &mean, &sd);
@@ -149,6 +171,11 @@ cJSON *bench_results_json(const bench_report *r) {
     cJSON_AddStringToObject(cfg, "test_hash", r->test_hash);
     cJSON_AddStringToObject(cfg, "arch", r->arch);
     cJSON_AddNumberToObject(cfg, "classes", r->classes);
+    const char *const *cn = cli_known_class_names(r->data, r->classes);
+    if (cn) {
+        cJSON *na = cJSON_AddArrayToObject(cfg, "class_names");
+        for (int c = 0; c < r->classes; c++) cJSON_AddItemToArray(na, cJSON_CreateString(cn[c]));
+    }
     cJSON *sc = cJSON_AddObjectToObject(cfg, "scenario");
     static const char *const KIND[3] = {"random", "class", "ids"};
     cJSON_AddStringToObject(sc, "kind", KIND[r->scenario]);
@@ -207,6 +234,8 @@ cJSON *bench_results_json(const bench_report *r) {
                                              "seed's retrain oracle; avg_gap_of_means: the same on seed means");
     cJSON_AddStringToObject(defs, "seconds", "wall time of the unlearning call (Fisher/mask passes included, "
                                              "evaluation excluded); retrain: the oracle's training time, original: its training time");
+    cJSON_AddStringToObject(defs, "per_class_ta", "top-1 % on the test samples of each label (index = label; "
+                                                  "null: no test samples), from the same predictions as ta");
     cJSON_AddStringToObject(defs, "std", "sample standard deviation over seeds (ddof 1)");
 
     cJSON *runs = cJSON_AddArrayToObject(j, "runs");

@@ -133,7 +133,7 @@ static void unlearn_cb(const ul_unlearn_progress *up, void *user) { prog_step(us
 /* ---- options ----------------------------------------------------------------------------- */
 
 enum {
-    O_DATA, O_ARCH, O_WIDTH, O_SCENARIO, O_FORGET_CLASS, O_FORGET_IDS, O_SPLIT_SEED, O_METHODS, O_SEEDS, O_SEED_LIST,
+    O_DATA, O_ARCH, O_WIDTH, O_SCENARIO, O_FORGET_CLASS, O_FORGET_RANDOM, O_FORGET_IDS, O_SPLIT_SEED, O_METHODS, O_SEEDS, O_SEED_LIST,
     O_EPOCHS, O_BATCH, O_LR, O_WD, O_AUGMENT, O_SET, O_SWEEP, O_NO_SVC, O_CACHE, O_THREADS, O_OUTPUT, O_JSON, O_QUIET, O_COUNT
 };
 
@@ -513,9 +513,9 @@ static int read_args(cli_cmd *c, bench_args *a) {
     }
 
     /* scenario */
-    const int nsc = o[O_SCENARIO].given + o[O_FORGET_CLASS].given + o[O_FORGET_IDS].given;
+    const int nsc = o[O_SCENARIO].given + o[O_FORGET_CLASS].given + o[O_FORGET_RANDOM].given + o[O_FORGET_IDS].given;
     if (nsc > 1) {
-        cli_err(n, "give one of --scenario, --forget-class and --forget-ids");
+        cli_err(n, "give one of --scenario, --forget-class, --forget-random and --forget-ids");
         return CLI_EXIT_USAGE;
     }
     if (o[O_FORGET_IDS].given) {
@@ -526,7 +526,19 @@ static int read_args(cli_cmd *c, bench_args *a) {
         a->scenario = BENCH_CLASS;
         a->class_set = o[O_FORGET_CLASS].value;
     } else {
+        char rnd[64];
         const char *s = o[O_SCENARIO].value;
+        if (o[O_FORGET_RANDOM].given) { /* --forget-random 10% = --scenario random:10 */
+            const char *v = o[O_FORGET_RANDOM].value;
+            size_t vl = strlen(v);
+            if (vl > 0 && v[vl - 1] == '%') vl--;
+            if (vl == 0 || vl >= sizeof rnd - 8) {
+                cli_err(n, "--forget-random '%s': expected a percentage, e.g. 10%%", v);
+                return CLI_EXIT_USAGE;
+            }
+            snprintf(rnd, sizeof rnd, "random:%.*s", (int)vl, v);
+            s = rnd;
+        }
         if (strncmp(s, "random:", 7) == 0) {
             a->scenario = BENCH_RANDOM;
             if (!cli_parse_double(s + 7, &a->percent) || !(a->percent > 0.0 && a->percent < 100.0)) {
@@ -1111,6 +1123,20 @@ static int run_methods(bench_run *b, bench_report *rep) {
             prog_begin(&b->prog, ul_unlearn_expected_steps(&p, b->forget->n, b->retain->n), "seed %llu %s",
                        (unsigned long long)seed, mn);
             st = ul_protocol_run(&t, &p, seed, &ref, &row->m, NULL);
+            if (st == UL_E_NUMERIC && a->nsweeps > 0 && strchr(mn, ' ')) {
+                /* one setting of a sweep diverged: record it and go on with the grid */
+                prog_clear(&b->prog);
+                fprintf(stderr, "unlearn %s: warning: %s diverged on seed %llu (%s); recorded as diverged\n", cmd, mn,
+                        (unsigned long long)seed, ul_last_error());
+                memset(&row->m, 0, sizeof row->m);
+                row->m.acc.fa = row->m.acc.ua = row->m.acc.ra = row->m.acc.ta = NAN;
+                row->m.acc.ta_remain = row->m.acc.ta_forget = NAN;
+                row->m.mia_entropy_lr = row->m.mia_svc_confidence = row->m.kl = row->m.js = row->m.seconds = NAN;
+                row->gap = NAN;
+                row->diverged = true;
+                prog_end(&b->prog, true, "seed %llu %s: diverged", (unsigned long long)seed, mn);
+                continue;
+            }
             if (st != UL_OK) {
                 prog_clear(&b->prog);
                 rc = cli_fail(cmd, st, CLI_FROM_TRAIN, mn);
@@ -1149,6 +1175,7 @@ static int bench_methods(int argc, char **argv) {
                         "random:P forgets P% of the training set (SFR-on's seeded CPython shuffle); class:SET forgets "
                         "every training sample with these labels (e.g. class:3)"},
         [O_FORGET_CLASS] = {"forget-class", 0, "SET", NULL, "same as --scenario class:SET"},
+        [O_FORGET_RANDOM] = {"forget-random", 0, "P[%]", NULL, "same as --scenario random:P, e.g. 10%"},
         [O_FORGET_IDS] = {"forget-ids", 0, "FILE", NULL,
                           "forget the training samples whose indices the file lists (whitespace or commas, # comments)"},
         [O_SPLIT_SEED] = {"split-seed", 0, "N", "0", "random:P: seed of the split (fixed across seeds, as SFR-on's)"},

@@ -18,7 +18,7 @@
 #include "mpiopt.h"
 #include "opts.h"
 
-enum { O_LABELS, O_SAMPLES, O_METHOD, O_PROFILE, O_ALPHA, O_LAMBDA, O_EXPONENT, O_FLOOR, O_GRAN, O_REL, O_MFIM_C, O_SCOPE, O_ESTIMATOR, O_LOCAL, O_THREADS, O_DRY, O_SWEEP, O_MPI, O_OUTPUT, O_QUIET, O_COUNT };
+enum { O_LABELS, O_SAMPLES, O_METHOD, O_PROFILE, O_ALPHA, O_LAMBDA, O_EXPONENT, O_FLOOR, O_GRAN, O_REL, O_SHARE, O_MFIM_C, O_SCOPE, O_ESTIMATOR, O_LOCAL, O_THREADS, O_DRY, O_SWEEP, O_MPI, O_OUTPUT, O_QUIET, O_COUNT };
 
 static void print_acc(double a) {
     if (a < 0) printf("%8s", "-");
@@ -48,8 +48,9 @@ static sweep_stats sweep_summary(const ul_forget_result *r, size_t k) {
  * spaces between keys) into the cartesian product of the values; unlisted keys take the request's
  * value. At most 4096 settings. */
 static ul_status parse_sweep(const char *spec, const ul_forget_params *base, ul_forget_setting **out, size_t *n) {
-    enum { K_ALPHA, K_EXP, K_FLOOR, K_LOCAL, K_GRAN, K_REL, K_N };
-    static const char *const keys[K_N] = {"alpha", "exponent", "id-floor", "local-fisher", "granularity", "select-rel"};
+    enum { K_ALPHA, K_EXP, K_FLOOR, K_LOCAL, K_GRAN, K_REL, K_SHARE, K_N };
+    static const char *const keys[K_N] = {"alpha", "exponent", "id-floor", "local-fisher", "granularity", "select-rel",
+                                          "select-share"};
     double vals[K_N][64];
     int nv[K_N] = {0};
     vals[K_ALPHA][0] = base->alpha;
@@ -58,6 +59,7 @@ static ul_status parse_sweep(const char *spec, const ul_forget_params *base, ul_
     vals[K_LOCAL][0] = base->local_fisher;
     vals[K_GRAN][0] = base->units;
     vals[K_REL][0] = base->rel;
+    vals[K_SHARE][0] = base->share;
     char *buf = strdup(spec);
     if (!buf) return UL_E_NOMEM;
     ul_status st = UL_OK;
@@ -72,7 +74,7 @@ static ul_status parse_sweep(const char *spec, const ul_forget_params *base, ul_
         }
         if (key < 0) {
             st = ul_fail(UL_E_ARG, "sweep '%s': '%s' is not key=values (keys: alpha, exponent, id-floor, local-fisher, granularity, "
-                         "select-rel)",
+                         "select-rel, select-share)",
                          spec, tok);
             break;
         }
@@ -99,7 +101,7 @@ static ul_status parse_sweep(const char *spec, const ul_forget_params *base, ul_
                 if (!end || *end || end == v || !(x >= 0) || !(x <= 1e6)) x = -1;
                 if ((key == K_ALPHA || key == K_EXP) && x == 0) x = -1;
                 if (key == K_EXP && x > 64) x = -1;
-                if (key == K_REL && x > 1) x = -1;
+                if ((key == K_REL || key == K_SHARE) && x > 1) x = -1;
             }
             if (x < 0) st = ul_fail(UL_E_ARG, "sweep '%s': '%s' is not a valid value for '%s'", spec, v, keys[key]);
             else vals[key][nv[key]++] = x;
@@ -123,9 +125,10 @@ static ul_status parse_sweep(const char *spec, const ul_forget_params *base, ul_
                 for (int l = 0; l < nv[K_LOCAL]; l++)
                     for (int g = 0; g < nv[K_GRAN]; g++)
                         for (int r = 0; r < nv[K_REL]; r++)
-                            s[i++] = (ul_forget_setting){vals[K_ALPHA][a], vals[K_EXP][e], vals[K_FLOOR][f],
-                                                         (ul_local_fisher)(int)vals[K_LOCAL][l], vals[K_GRAN][g] != 0,
-                                                         vals[K_REL][r]};
+                            for (int h = 0; h < nv[K_SHARE]; h++)
+                                s[i++] = (ul_forget_setting){vals[K_ALPHA][a], vals[K_EXP][e], vals[K_FLOOR][f],
+                                                             (ul_local_fisher)(int)vals[K_LOCAL][l],
+                                                             vals[K_GRAN][g] != 0, vals[K_REL][r], vals[K_SHARE][h]};
     *out = s;
     *n = total;
     return UL_OK;
@@ -133,7 +136,8 @@ static ul_status parse_sweep(const char *spec, const ul_forget_params *base, ul_
 
 /* The command; *mpi_on is set once MPI is started (cmd_forget stops it after rank 0 has reported). */
 static int forget_main(int argc, char **argv, bool *mpi_on) {
-    char d_alpha[32], d_exp[32], d_c[32], d_rel[32];
+    char d_alpha[32], d_exp[32], d_c[32], d_rel[32], d_share[32];
+    snprintf(d_share, sizeof d_share, "%g", UL_FIUN_DEFAULT_SHARE);
     snprintf(d_rel, sizeof d_rel, "%g", UL_FIUN_DEFAULT_REL);
     snprintf(d_alpha, sizeof d_alpha, "%g", UL_FIUN_DEFAULT_ALPHA);
     snprintf(d_exp, sizeof d_exp, "%g", UL_FIUN_DEFAULT_EXPONENT);
@@ -160,6 +164,10 @@ static int forget_main(int argc, char **argv, bool *mpi_on) {
         [O_REL] = {"select-rel", 0, "B", d_rel,
                    "FIUn with units: also require a unit's forget/full Fisher ratio to be at least B times the "
                    "largest ratio of a forget label's own Fisher (0 = off; see docs/fiun.md)"},
+        [O_SHARE] = {"select-share", 0, "S", d_share,
+                     "FIUn with units, models with forget samples of their own: select a unit when the share of "
+                     "its Fisher mass that one forget label's samples carry reaches S (and its ratio exceeds 1), "
+                     "instead of the alpha rule (0 = off; see docs/fiun.md)"},
         [O_MFIM_C] = {"mfim-c", 0, "C", d_c, "MFIM divisor base: max of K root Fishers / C^(K-1)"},
         [O_SCOPE] = {"scope", 0, "last|all", "last", "Fisher scope: the final linear layer or every parameter"},
         [O_ESTIMATOR] = {"estimator", 0, "sample|batch", "sample",
@@ -211,6 +219,7 @@ static int forget_main(int argc, char **argv, bool *mpi_on) {
         (rc = cli_get_double(&c, &opts[O_EXPONENT], 0.0, 64.0, true, &p.exponent)) ||
         (rc = cli_get_double(&c, &opts[O_FLOOR], 0.0, 1e6, false, &p.id_floor)) ||
         (rc = cli_get_double(&c, &opts[O_REL], 0.0, 1.0, false, &p.rel)) ||
+        (rc = cli_get_double(&c, &opts[O_SHARE], 0.0, 1.0, false, &p.share)) ||
         (rc = cli_get_double(&c, &opts[O_MFIM_C], 1.0, 1e12, false, &p.mfim_c)) ||
         (rc = cli_get_choice(&c, &opts[O_SCOPE], scopes, 2, &scope)) ||
         (rc = cli_get_choice(&c, &opts[O_ESTIMATOR], ests, 2, &est)) ||
@@ -235,6 +244,7 @@ static int forget_main(int argc, char **argv, bool *mpi_on) {
         if (!opts[O_LOCAL].given) p.local_fisher = q.local_fisher;
         if (!opts[O_GRAN].given) p.units = q.units;
         if (!opts[O_REL].given) p.rel = q.rel;
+        if (!opts[O_SHARE].given) p.share = q.share;
     }
     const bool quiet = cli_get_flag(&opts[O_QUIET]), mpi = cli_get_flag(&opts[O_MPI]);
     if (mpi && (rc = cli_mpi_check(c.name))) return rc;
@@ -330,12 +340,13 @@ static int forget_main(int argc, char **argv, bool *mpi_on) {
         if (r.nsweep) {
             printf("\nsweep (%zu settings; accuracies are means over the %zu models, worst = highest forget):\n",
                    r.nsweep, r.n);
-            printf("%8s %8s %8s %6s %8s %6s %9s %9s %9s %9s\n", "alpha", "exponent", "id-floor", "local", "unit",
-                   "rel", "forget'", "worst", "retain'", "dampened");
+            printf("%8s %8s %8s %6s %8s %6s %6s %9s %9s %9s %9s\n", "alpha", "exponent", "id-floor", "local", "unit",
+                   "rel", "share", "forget'", "worst", "retain'", "dampened");
             for (size_t k = 0; k < r.nsweep; k++) {
                 sweep_stats st_ = sweep_summary(&r, k);
-                printf("%8g %8g %8g %6s %8s %6g ", p.sweep[k].alpha, p.sweep[k].exponent, p.sweep[k].id_floor,
-                       ul_local_fisher_name(p.sweep[k].local), p.sweep[k].units ? "unit" : "element", p.sweep[k].rel);
+                printf("%8g %8g %8g %6s %8s %6g %6g ", p.sweep[k].alpha, p.sweep[k].exponent, p.sweep[k].id_floor,
+                       ul_local_fisher_name(p.sweep[k].local), p.sweep[k].units ? "unit" : "element", p.sweep[k].rel,
+                       p.sweep[k].share);
                 print_acc(st_.fmean);
                 printf(" ");
                 print_acc(st_.fworst);
@@ -360,6 +371,7 @@ static int forget_main(int argc, char **argv, bool *mpi_on) {
                 cJSON_AddStringToObject(o, "local_fisher", ul_local_fisher_name(p.sweep[k].local));
                 cJSON_AddStringToObject(o, "granularity", p.sweep[k].units ? "unit" : "element");
                 cJSON_AddNumberToObject(o, "select_rel", p.sweep[k].rel);
+                cJSON_AddNumberToObject(o, "select_share", p.sweep[k].share);
                 cJSON_AddNumberToObject(o, "forget_acc_mean", ss.fmean);
                 cJSON_AddNumberToObject(o, "forget_acc_worst", ss.fworst);
                 cJSON_AddNumberToObject(o, "retain_acc_mean", ss.rmean);

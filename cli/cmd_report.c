@@ -1,8 +1,9 @@
 /* cli/cmd_report.c: `unlearn report RESULTS.json -o DIR`: an HTML report of a forget request
  * (include/unlearn/report.h ul_report_write): index.html with inline CSS, and the network's DAG,
  * the accuracy bars and the per-model times as SVG figures with PNG copies beside it, drawn by
- * Graphviz and gnuplot. --compare adds a second run of the same request (e.g. retrain).
- * Deliberately no recipes and no multi-method benchmark pages (a later issue).
+ * Graphviz and gnuplot. --compare adds a second run of the same request (e.g. retrain). The
+ * results.json of `unlearn bench methods` gives a method-benchmark page instead (the SFR-on table,
+ * Avg. Gap bars, per-class accuracy; src/report/methods.c). Deliberately no recipes here.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -63,8 +64,11 @@ int cmd_report(int argc, char **argv) {
                    "request, method, parameters and the input file's SHA-256; the network's DAG with affected "
                    "models coloured by forget accuracy after and roots marked (Graphviz dot); per-model bars of "
                    "forget and retained accuracy before and after, and time per model (gnuplot); SVG figures with "
-                   "PNG copies. Everything is written into a temporary sibling directory renamed onto DIR at the "
-                   "end. Needs `dot` and `gnuplot` on PATH (make deps).",
+                   "PNG copies. The results.json of `unlearn bench methods` (recognised by its content) gives a method-"
+                   "benchmark page instead: the SFR-on table (FA, RA, TA, MIA, Avg. Gap, KL, time; mean +- std over "
+                   "seeds), a bar chart of the Avg. Gap per method and the per-class test accuracy of the original, "
+                   "retrain and every method (gnuplot only). Everything is written into a temporary sibling "
+                   "directory renamed onto DIR at the end. Needs `dot` and `gnuplot` on PATH (make deps).",
         .epilog = "examples:\n  unlearn forget nets/mixed --labels 3 --method retrain --dry-run -o retrain.json\n"
                   "  unlearn forget nets/mixed --labels 3 -o fiun.json\n"
                   "  unlearn report fiun.json --compare retrain.json -o report/\n",
@@ -93,11 +97,16 @@ int cmd_report(int argc, char **argv) {
     ul_status st = ul_report_write(&p, &info);
     if (st != UL_OK) {
         rc = cli_fail(c.name, st, CLI_FROM_INPUT, NULL);
-        if (st == UL_E_ARG && strstr(ul_last_error(), "holds no report")) rc = CLI_EXIT_USAGE;
+        if (st == UL_E_ARG && (strstr(ul_last_error(), "holds no report") || strstr(ul_last_error(), "--compare:")))
+            rc = CLI_EXIT_USAGE;
         if (st == UL_E_UNSUPPORTED) cli_hint("the report needs Graphviz and gnuplot: make deps");
         return rc;
     }
-    if (!cli_get_flag(&opts[O_QUIET])) {
+    if (!cli_get_flag(&opts[O_QUIET]) && strcmp(info.kind, "methods") == 0) {
+        printf("wrote %s/index.html (method benchmark: the table, Avg. Gap per method and per-class accuracy; %d "
+               "figures as SVG and PNG)\n",
+               out, info.figures);
+    } else if (!cli_get_flag(&opts[O_QUIET])) {
         if (strcmp(info.edges_from, "none") == 0)
             cli_warn(c.name, "the DAG is drawn without edges: %s", info.edges_note);
         printf("wrote %s/index.html (%d figures as SVG and PNG; %s)\n", out, info.figures,

@@ -14,8 +14,10 @@ enum {
                               or an output file cannot be written */
     CLI_EXIT_INTERNAL = 4, /* out of memory, unsupported request, or a bug */
     CLI_EXIT_NUMERIC = 5,  /* training diverged (NaN/Inf loss, gradient or parameter) */
-    CLI_EXIT_BUSY = 6      /* a network is busy (another process is writing it) or changed while a
+    CLI_EXIT_BUSY = 6,     /* a network is busy (another process is writing it) or changed while a
                               request ran; nothing was changed: retry */
+    CLI_EXIT_DRIFT = 7     /* `unlearn run`: the run completed but an expected metric of the recipe
+                              is outside its tolerance (results were still written) */
 };
 
 /* Where a failing library call came from; decides what UL_E_ARG, UL_E_SHAPE and UL_E_NUMERIC

@@ -1,5 +1,5 @@
 /* cli/main.c: the `unlearn` command: dispatch to subcommands, --version, global help.
- * Subcommands live in cmd_<name>.c; adding one (net, forget, bench, report) is one row in
+ * Subcommands live in cmd_<name>.c; adding one (net, forget, bench, report, run) is one row in
  * `commands` below. Exit statuses are in exitcodes.h and listed by `unlearn --help`.
  */
 #include <stdio.h>
@@ -27,6 +27,7 @@ static const cli_command commands[] = {
     {"report", cmd_report, "an HTML report (DAG, accuracy and timing figures) of forget results"},
     {"demo", cmd_demo, "the main job: build the mixed network, forget a label with FIUn, compare with retrain"},
     {"bench", cmd_bench, "benchmarks: 'bench methods' runs the SFR-on protocol over methods and seeds"},
+    {"run", cmd_run, "run an experiment recipe (recipes/*.json) and check its expected metrics"},
 };
 #define NCOMMANDS ((int)(sizeof commands / sizeof commands[0]))
 
@@ -51,13 +52,14 @@ static void global_help(FILE *f) {
                "  %d  numerical failure: training diverged (NaN or Inf)\n"
                "  %d  busy: another process is writing the network, or changed it while the request ran;\n"
                "     nothing was changed, run the command again\n"
+               "  %d  drift: `unlearn run` completed but a recipe's expected metric is out of tolerance\n"
                "\nenvironment:\n"
                "  UL_DATA_DIR  root of the named datasets (fashion-mnist, mnist) [/usr/share/datasets]\n"
                "\nexample:\n"
                "  unlearn train --data fashion-mnist --arch cnn --epochs 2 -o model.safetensors\n"
                "  unlearn eval -m model.safetensors --data fashion-mnist\n"
                "  unlearn info model.safetensors\n",
-            CLI_EXIT_OK, CLI_EXIT_USAGE, CLI_EXIT_INPUT, CLI_EXIT_INTERNAL, CLI_EXIT_NUMERIC, CLI_EXIT_BUSY);
+            CLI_EXIT_OK, CLI_EXIT_USAGE, CLI_EXIT_INPUT, CLI_EXIT_INTERNAL, CLI_EXIT_NUMERIC, CLI_EXIT_BUSY, CLI_EXIT_DRIFT);
 }
 
 static const cli_command *find_command(const char *name) {

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The `unlearn` command's main paths under valgrind memcheck (`make valgrind`): train a tiny model,
-# info, eval, net build, net show/log/check, net add, forget --dry-run, forget, and a few error paths,
+# info, eval, net build, net show/log/check, net add, forget --dry-run, forget, run (recipes), and a few error paths,
 # on a synthetic IDX data set (10 classes of 1x8x8 images) written to a temporary directory.
 # Usage: scripts/valgrind.sh [BUILD]   (the directory holding the built `unlearn`; default build)
 #
@@ -103,6 +103,20 @@ run 2 train --data "$D" --arch bogus -o "$tmp/x.safetensors"
 run 2 forget "$N" --labels 12
 run 3 net show "$D"
 run 2 forget "$N" --labels 1 --alpha 0
+# recipes (unlearn run): a tiny forget recipe that passes, one that drifts (exit 7), a malformed one
+for max in 100 -1; do
+  cat >"$tmp/recipe$max.json" <<EOF
+{"recipe": 1, "name": "vg", "kind": "forget", "data": "$D", "threads": 1,
+ "network": {"scenario": "il", "arch": "mlp:64-16-10", "epochs": 1},
+ "forget": {"labels": "0", "compare": ["retrain"]},
+ "expect": [{"metric": "forget_acc_after", "model": "*", "max": $max, "source": "estimated"},
+            {"metric": "retain_acc_after", "vs": "retrain", "model": "mean", "min": -100, "source": "estimated"}]}
+EOF
+done
+run 0 run "$tmp/recipe100.json" -o "$tmp/run-pass" -q
+run 7 run "$tmp/recipe-1.json" -o "$tmp/run-drift" -q
+echo '{"recipe": 1, "name": "vg", "kind": "forget", "colour": 2}' >"$tmp/recipe-bad.json"
+run 3 run "$tmp/recipe-bad.json" -o "$tmp/run-bad"
 
 echo "valgrind: $n commands, $failed failed"
 [ "$failed" -eq 0 ]

@@ -303,6 +303,24 @@ static void test_scenarios(void **s) {
     assert_string_equal(get(get(get(j, "config"), "scenario"), "kind")->valuestring, "ids");
     assert_int_equal(strlen(get(get(get(j, "config"), "scenario"), "ids_file_sha256")->valuestring), 64);
     cJSON_Delete(j);
+    /* --forget-random 10% is --scenario random:10 */
+    char rnd[300];
+    snprintf(rnd, sizeof rnd, "%s/random-alias", g_dir);
+    r = run("bench methods --data '%s' --arch " ARCH " --epochs 2 --seeds 1 --forget-random 10%% --methods ssd "
+            "--no-svc-mia --cache '%s' -q --json -o '%s'",
+            g_data, cache, rnd);
+    EXPECT_CODE(r, 0, "--forget-random 10%");
+    cJSON *jr = cJSON_Parse(r.out);
+    if (!jr) fail_msg("--json output is not JSON:\n%s", r.out);
+    run_free(&r);
+    assert_int_equal(get(get(jr, "config"), "n_forget")->valueint, 60);
+    cJSON_Delete(jr);
+    r = run("bench methods --data '%s' --forget-random abc%% -o '%s'", g_data, rnd);
+    EXPECT_CODE(r, 2, "--forget-random abc%");
+    run_free(&r);
+    r = run("bench methods --data '%s' --forget-random 10 --forget-class 3 -o '%s'", g_data, rnd);
+    EXPECT_CODE(r, 2, "two scenarios");
+    run_free(&r);
 }
 
 static void test_errors(void **s) {
@@ -403,6 +421,23 @@ static void test_errors(void **s) {
     if (access(ult_path(div, "results.json"), F_OK) == 0 || access(ult_path(div, "results.csv"), F_OK) == 0 ||
         access(ult_path(div, "results.md"), F_OK) == 0)
         fail_msg("a failed run wrote result files");
+
+    /* inside a --sweep a diverging setting is recorded (diverged, metrics null) and the grid goes on */
+    char swp[300];
+    snprintf(swp, sizeof swp, "%s/sweep-diverge", g_dir);
+    r = run("%s --seeds 1 --methods ga --set ga.clip_norm=0 --set ga.epochs=20 --sweep ga.lr=1000,0.0001 -o '%s'", base,
+            swp);
+    EXPECT_CODE(r, 0, "a sweep with one diverging setting");
+    EXPECT_HAS(r.err, "diverged", "the diverging setting is named");
+    run_free(&r);
+    cJSON *j = read_json(ult_path(swp, "results.json"));
+    const cJSON *ms = get(cJSON_GetArrayItem(get(j, "runs"), 0), "methods");
+    const cJSON *dv = get(ms, "ga lr=1000"), *good = get(ms, "ga lr=0.0001");
+    assert_true(cJSON_IsTrue(get(dv, "diverged")));
+    assert_true(cJSON_IsNull(get(dv, "fa")));
+    assert_true(cJSON_IsNumber(get(good, "fa")));
+    assert_null(cJSON_GetObjectItemCaseSensitive(good, "diverged"));
+    cJSON_Delete(j);
 }
 
 int main(void) {

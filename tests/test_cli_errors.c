@@ -369,6 +369,19 @@ static void make_net_fixtures(void) {
     sql(d, "DROP TABLE meta;");
     d = net_copy("net-future");
     sql(d, "UPDATE meta SET value='99' WHERE key='version';");
+    /* recipes (unlearn run) and a method-benchmark results file (unlearn report) */
+    static const char rnj[] = "{\"recipe\": 1,";
+    ult_write(fx("recipe-notjson.json"), rnj, strlen(rnj));
+#define RECIPE_HEAD "{\"recipe\": 1, \"name\": \"r\", \"kind\": \"forget\", \"data\": \"x\", \"forget\": {\"labels\": \"3\"}, "
+#define RECIPE_EXPECT "\"expect\": [{\"metric\": \"models\", \"min\": 1, \"source\": \"measured\"}]"
+    static const char run_unknown[] = RECIPE_HEAD "\"network\": {\"scenario\": \"il\"}, " RECIPE_EXPECT ", \"colour\": 1}";
+    ult_write(fx("recipe-unknown.json"), run_unknown, strlen(run_unknown));
+    static const char run_type[] = RECIPE_HEAD "\"network\": {\"scenario\": \"il\", \"epochs\": \"2\"}, " RECIPE_EXPECT "}";
+    ult_write(fx("recipe-type.json"), run_type, strlen(run_type));
+#undef RECIPE_HEAD
+#undef RECIPE_EXPECT
+    static const char bench_bad[] = "{\"command\": \"bench methods\", \"config\": 5, \"runs\": [], \"summary\": []}";
+    ult_write(fx("bench-bad.json"), bench_bad, strlen(bench_bad));
 }
 
 static int setup(void **state) {

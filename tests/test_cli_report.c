@@ -8,7 +8,10 @@
  *  - bad input: not JSON, another kind of JSON file, a missing or mistyped field, a compare file
  *    of another request, a missing file: exit 3 naming the file and the field, nothing written;
  *    Graphviz or gnuplot missing from PATH: exit 4, nothing written; an -o that is not a report: 2.
- * With the argument --browser (the CTest test_cli_report_browser), it instead renders the report
+ * The method-benchmark report of a tiny `bench methods` run (2 seeds, retrain, ft, sfron): the
+ * table with mean +- std, the Avg. Gap bars and the per-class figure and table; bad or mistyped
+ * fields exit 3 naming the file and the field, --compare with it exits 2, nothing written.
+ * With the argument --browser (the CTest test_cli_report_browser), it instead renders the reports
  * in headless Chromium and checks that every figure loads (a script marks images whose
  * naturalWidth is 0; a page with a missing figure proves the check can fail), and takes a
  * screenshot. Without Chromium it exits 77, which CTest reports as skipped (make deps-browser).
@@ -21,6 +24,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "unlearn/io.h"
 #include "unlearn/rng.h"
 
 #define ARCH "mlp:64-32-10"
@@ -28,7 +32,7 @@
 
 static const char *g_cli;
 static char g_dir[256];
-static char g_data[300], g_net[300], g_fiun[300], g_retrain[300];
+static char g_data[300], g_net[300], g_fiun[300], g_retrain[300], g_bench[300];
 
 #include "ult_cli.h"
 
@@ -53,6 +57,7 @@ static int setup(void **state) {
     snprintf(g_net, sizeof g_net, "%s/net", g_dir);
     snprintf(g_fiun, sizeof g_fiun, "%s/fiun.json", g_dir);
     snprintf(g_retrain, sizeof g_retrain, "%s/retrain.json", g_dir);
+    snprintf(g_bench, sizeof g_bench, "%s/bench/results.json", g_dir);
     mkdir(g_data, 0755);
     ult_write_pattern_idx(ult_path(g_data, "train-images-idx3-ubyte"), ult_path(g_data, "train-labels-idx1-ubyte"), 1200, 8, 21);
     ult_write_pattern_idx(ult_path(g_data, "t10k-images-idx3-ubyte"), ult_path(g_data, "t10k-labels-idx1-ubyte"), 300, 8, 22);
@@ -60,8 +65,10 @@ static int setup(void **state) {
     snprintf(cmd, sizeof cmd,
              "'%s' net build '%s' --scenario mixed --data '%s' --arch " ARCH " --epochs 3 --seed 1 --threads 2 -q "
              ">/dev/null && '%s' forget '%s' --labels 3 --method retrain --dry-run -o '%s' -q && '%s' forget '%s' "
-             "--labels 3 --local-fisher merge --mfim-c 1 -o '%s' -q",
-             g_cli, g_net, g_data, g_cli, g_net, g_retrain, g_cli, g_net, g_fiun);
+             "--labels 3 --local-fisher merge --mfim-c 1 -o '%s' -q && '%s' bench methods --data '%s' --arch " ARCH
+             " --epochs 3 --seeds 2 --methods retrain,ft,sfron --set '*.epochs=1' --set sfron.iters=20 --no-svc-mia "
+             "--threads 2 -q -o '%s/bench' >/dev/null",
+             g_cli, g_net, g_data, g_cli, g_net, g_retrain, g_cli, g_net, g_fiun, g_cli, g_data, g_dir);
     int st = system(cmd);
     if (st == -1 || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
         fprintf(stderr, "test_cli_report: setup failed: %s\n", cmd);
@@ -327,6 +334,122 @@ static void test_tools_and_output(void **s) {
     no_leftovers();
 }
 
+/* ---- the method-benchmark report -------------------------------------------------------------- */
+
+static void write_methods_report(const char *out) {
+    run_result r = run("report '%s' -o '%s'", g_bench, out);
+    EXPECT_CODE(r, 0, "report of bench methods results");
+    EXPECT_HAS(r.out, "method benchmark", "report summary line");
+    EXPECT_HAS(r.out, "2 figures as SVG and PNG", "report summary line");
+    run_free(&r);
+}
+
+static void test_methods_report(void **s) {
+    (void)s;
+    char out[400];
+    snprintf(out, sizeof out, "%s/report-methods", g_dir);
+    write_methods_report(out);
+    static const char *const figs[] = {"gap", "per_class"};
+    for (int i = 0; i < 2; i++) {
+        char f[64];
+        snprintf(f, sizeof f, "%s.svg", figs[i]);
+        expect_svg(ult_path(out, f));
+        snprintf(f, sizeof f, "%s.png", figs[i]);
+        expect_png(ult_path(out, f));
+    }
+    char *html = slurp(ult_path(out, "index.html"), NULL);
+    assert_non_null(html);
+    EXPECT_HAS(html, "Unlearning methods benchmark", "title");
+    EXPECT_HAS(html, "<th>FA</th><th>RA</th><th>TA</th><th>MIA</th><th>Avg. Gap</th><th>KL</th><th>Time (s)</th>",
+               "the SFR-on table's columns");
+    EXPECT_HAS(html, "<td class=\"l\">retrain</td>", "retrain row");
+    EXPECT_HAS(html, "<td class=\"l\">ft</td>", "ft row");
+    EXPECT_HAS(html, "<td class=\"l\">sfron</td>", "sfron row");
+    EXPECT_HAS(html, "<td class=\"l\">(original)</td>", "original row");
+    EXPECT_HAS(html, " &#177; ", "mean +- std over the two seeds");
+    EXPECT_HAS(html, "<img src=\"gap.svg\"", "gap figure");
+    EXPECT_HAS(html, "<img src=\"per_class.svg\"", "per-class figure");
+    EXPECT_HAS(html, "<th>original</th><th>retrain</th><th>ft</th><th>sfron</th>", "per-class table header");
+    EXPECT_HAS(html, "<td class=\"l\">9</td>", "a per-class row per label");
+    EXPECT_HAS(html, "mlp:64-32-10", "architecture");
+    EXPECT_HAS(html, "random:10", "scenario");
+    uint8_t *b = NULL;
+    size_t n = 0;
+    char hex[65];
+    assert_int_equal(ul_read_file(g_bench, 1 << 26, &b, &n), UL_OK);
+    ul_sha256_hex(b, n, hex);
+    free(b);
+    EXPECT_HAS(html, hex, "the input's SHA-256");
+    if (strstr(html, "<script") || strstr(html, "http://") || strstr(html, "https://"))
+        fail_msg("the page is not self-contained");
+    free(html);
+    char *dat = slurp(ult_path(out, "src/gap.dat"), NULL);
+    assert_non_null(dat);
+    EXPECT_HAS(dat, "\"sfron\"", "gap data has sfron");
+    EXPECT_HAS(dat, "\"(original)\"", "gap data has the original");
+    if (strstr(dat, "\"retrain\"")) fail_msg("retrain (gap 0 by definition) is in the gap plot");
+    free(dat);
+    dat = slurp(ult_path(out, "src/per_class.dat"), NULL);
+    assert_non_null(dat);
+    int rows = 0;
+    for (char *l = dat; (l = strchr(l, '\n')); l++) rows += l[1] == '"';
+    assert_int_equal(rows, 10); /* one row per label */
+    free(dat);
+    assert_true(exists(ult_path(out, "src/gap.gp")));
+    assert_true(exists(ult_path(out, "src/per_class.gp")));
+    no_leftovers();
+}
+
+static cJSON *bench_json(void) {
+    char *t = slurp(g_bench, NULL);
+    assert_non_null(t);
+    cJSON *j = cJSON_Parse(t);
+    free(t);
+    assert_non_null(j);
+    return j;
+}
+
+static void test_methods_bad(void **s) {
+    (void)s;
+    char m[700];
+    /* a metric's mean of the wrong type */
+    cJSON *j = bench_json();
+    cJSON *e = cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "summary"), 1), "avg_gap");
+    cJSON_ReplaceItemInObject(e, "mean", cJSON_CreateString("1.2"));
+    const char *p = write_variant("bench-type.json", j);
+    snprintf(m, sizeof m, "method-benchmark results file '%s': field 'summary[1].avg_gap.mean': is a string, expected a number or null", p);
+    expect_bad(p, "", 3, m);
+    cJSON_Delete(j);
+    /* no config */
+    j = bench_json();
+    cJSON_DeleteItemFromObject(j, "config");
+    p = write_variant("bench-noconfig.json", j);
+    expect_bad(p, "", 3, "field 'config': is missing, expected an object");
+    cJSON_Delete(j);
+    /* per-class entries of the wrong count */
+    j = bench_json();
+    cJSON *pc = cJSON_GetObjectItem(cJSON_GetObjectItem(j, "original_summary"), "per_class_ta");
+    cJSON_DeleteItemFromArray(cJSON_GetObjectItem(pc, "mean"), 0);
+    p = write_variant("bench-pc.json", j);
+    expect_bad(p, "", 3, "field 'original_summary.per_class_ta.mean': has 9 entries, expected one per class");
+    cJSON_Delete(j);
+    /* no retrain */
+    j = bench_json();
+    cJSON_DeleteItemFromArray(cJSON_GetObjectItem(j, "summary"), 0);
+    p = write_variant("bench-noretrain.json", j);
+    expect_bad(p, "", 3, "field 'summary': has no entry with \"method\": \"retrain\"");
+    cJSON_Delete(j);
+    /* classes of the wrong type */
+    j = bench_json();
+    cJSON_ReplaceItemInObject(cJSON_GetObjectItem(j, "config"), "classes", cJSON_CreateString("10"));
+    p = write_variant("bench-classes.json", j);
+    expect_bad(p, "", 3, "field 'config.classes': is a string, expected a number");
+    cJSON_Delete(j);
+    /* --compare does not apply */
+    snprintf(m, sizeof m, "--compare '%s'", g_retrain);
+    expect_bad(g_bench, m, 2, "--compare applies to forget results only");
+}
+
 /* ---- the browser test --------------------------------------------------------------------- */
 
 static bool find_chromium(char *buf, size_t cap) {
@@ -417,6 +540,18 @@ static void test_browser(void **s) {
     int st = system(cmd);
     assert_true(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0);
     expect_png(ult_path(g_dir, "screenshot.png"));
+    /* the method-benchmark report */
+    snprintf(out, sizeof out, "%s/report-methods-browser", g_dir);
+    write_methods_report(out);
+    write_check_page(out, "check.html", NULL);
+    write_check_page(out, "check-broken.html", "per_class.svg");
+    dom = dump_dom(out, "check.html");
+    EXPECT_HAS(dom, "<pre id=\"imgcheck\">IMAGES 2 BROKEN []</pre>", "every method-report figure loads in Chromium");
+    EXPECT_HAS(dom, "Unlearning methods benchmark", "the method page rendered");
+    free(dom);
+    dom = dump_dom(out, "check-broken.html");
+    EXPECT_HAS(dom, "<pre id=\"imgcheck\">IMAGES 2 BROKEN [nopeclass.svg]</pre>", "the check sees a missing figure");
+    free(dom);
 }
 
 int main(int argc, char **argv) {
@@ -431,6 +566,7 @@ int main(int argc, char **argv) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_report),    cmocka_unit_test(test_edges),
         cmocka_unit_test(test_bad_input), cmocka_unit_test(test_tools_and_output),
+        cmocka_unit_test(test_methods_report), cmocka_unit_test(test_methods_bad),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }

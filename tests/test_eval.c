@@ -499,6 +499,19 @@ static void test_accuracies(void **state) {
     ULT_OK(ul_eval_accuracies(&f, &r, &t, (const int32_t[]){7}, 1, &a));
     assert_true(isnan(a.ta_forget));
     ULT_CLOSE(a.ta_remain, a.ta, 1e-12, 0);
+    /* per class on the test set: class 0 1 of 2, class 1 2 of 2, class 2 1 of 2; a class without
+     * samples is NaN; labels outside [0, classes) are not counted */
+    double pc[4];
+    ULT_OK(ul_per_class_accuracy(&t, 4, pc));
+    ULT_CLOSE(pc[0], 50.0, 1e-12, 0);
+    ULT_CLOSE(pc[1], 100.0, 1e-12, 0);
+    ULT_CLOSE(pc[2], 50.0, 1e-12, 0);
+    assert_true(isnan(pc[3]));
+    ULT_OK(ul_per_class_accuracy(&r, 3, pc)); /* the label-3 sample is skipped: classes 0..2 all right */
+    ULT_CLOSE(pc[0], 100.0, 1e-12, 0);
+    ULT_CLOSE(pc[1], 100.0, 1e-12, 0);
+    ULT_CLOSE(pc[2], 100.0, 1e-12, 0);
+    ULT_FAILS(ul_per_class_accuracy(&t, 0, pc), UL_E_ARG);
     /* every test sample forgotten */
     ULT_FAILS(ul_eval_accuracies(&f, &r, &t, (const int32_t[]){0, 1, 2}, 3, &a), UL_E_ARG);
     ULT_ERR_HAS("forgotten");

@@ -500,8 +500,8 @@ static void test_sweep(void **s) {
     (void)s;
     const int32_t lab[1] = {3};
     ul_forget_params p = params(lab, 1);
-    const ul_forget_setting set[4] = {{1.0, 1.0, 0.0, UL_LOCAL_OFF, false, 0.0}, {2.0, 2.0, 0.5, UL_LOCAL_MERGE, false, 0.0},
-                                      {1.0, 1.0, 0.5, UL_LOCAL_OFF, false, 0.0}, {3.0, 3.0, 0.0, UL_LOCAL_ONLY, true, 0.5}};
+    const ul_forget_setting set[4] = {{1.0, 1.0, 0.0, UL_LOCAL_OFF, false, 0.0, 0.0}, {2.0, 2.0, 0.5, UL_LOCAL_MERGE, false, 0.0, 0.0},
+                                      {1.0, 1.0, 0.5, UL_LOCAL_OFF, false, 0.0, 0.0}, {3.0, 3.0, 0.0, UL_LOCAL_ONLY, true, 0.5, 0.0}};
     p.sweep = set;
     p.nsweep = 4;
     ul_forget_result sw, one;
@@ -541,9 +541,9 @@ static void test_defaults(void **s) {
     (void)s;
     ul_forget_params d = ul_forget_defaults(), q = ul_forget_parity_defaults();
     assert_true(d.units && d.local_fisher == UL_LOCAL_ONLY && d.alpha == 2.5 && d.rel == 0.0 && d.exponent == 3.0 &&
-                d.mfim_c == 1.0);
+                d.mfim_c == 1.0 && d.share == 0.3);
     assert_true(!q.units && q.local_fisher == UL_LOCAL_OFF && q.alpha == 1.0 && q.exponent == 1.0 && q.mfim_c == 5.0 &&
-                q.rel == 0.0);
+                q.rel == 0.0 && q.share == 0.0);
     /* the shared network fits its patterns perfectly (every gradient vanishes, and with it every
      * Fisher: a root of 7 classes then shows a forget/full Fisher ratio below 2.5 on the label's
      * row and is left alone, retrain-like behaviour being out of reach for any Fisher method); one
@@ -593,6 +593,84 @@ static void test_defaults(void **s) {
     ul_forget_result_free(&f);
 }
 
+/* Share selection (units): a unit is selected on a model with forget samples of its own when one
+ * label's samples carry at least `share` of its Fisher mass. share 1 can never be reached (the
+ * other labels' samples always add some mass), so those models dampen nothing; a tiny share
+ * selects every unit whose ratio exceeds 1, a superset of what alpha 2.5 selects. Models without
+ * forget samples of their own keep the alpha rule, so their results do not change. Out-of-range
+ * values are refused. */
+static void test_share(void **s) {
+    (void)s;
+    const int32_t lab[2] = {3, 5};
+    for (size_t nl = 1; nl <= 2; nl++) {
+        ul_forget_params p = ul_forget_defaults();
+        p.labels = lab;
+        p.nlabels = nl;
+        p.dry_run = true;
+        p.share = 0.0; /* the alpha rule */
+        ul_forget_result base, one, tiny;
+        ULT_OK(ul_forget(g_net, &p, &base));
+        p.share = 1.0;
+        ULT_OK(ul_forget(g_net, &p, &one));
+        p.share = 1e-9;
+        ULT_OK(ul_forget(g_net, &p, &tiny));
+        int own = 0, more = 0;
+        for (size_t i = 0; i < base.n; i++) {
+            const bool has_own = base.nodes[i].root || base.nodes[i].local;
+            own += has_own;
+            if (has_own) {
+                assert_int_equal(one.nodes[i].selected, 0);
+                if (tiny.nodes[i].selected < base.nodes[i].selected)
+                    fail_msg("model %s: share 1e-9 selected %zu values, alpha 2.5 %zu", base.nodes[i].name,
+                             tiny.nodes[i].selected, base.nodes[i].selected);
+                more += tiny.nodes[i].selected > base.nodes[i].selected;
+            } else {
+                assert_string_equal(one.nodes[i].after, base.nodes[i].after);
+                assert_string_equal(tiny.nodes[i].after, base.nodes[i].after);
+            }
+        }
+        assert_true(own > 0);
+        assert_true(more > 0);
+        ul_forget_result_free(&base);
+        ul_forget_result_free(&one);
+        ul_forget_result_free(&tiny);
+        p.share = 1.5;
+        ULT_FAILS(ul_forget(g_net, &p, &base), UL_E_ARG);
+    }
+}
+
+/* A model that trained on some forget labels itself and only inherited the others (model f of the
+ * mixed network: own labels 2-9, inherited 0-1) is dampened with its own forget Fisher for the first
+ * and the roots' Fishers for the rest: forgetting {1, 3} must select more of f than forgetting {3}
+ * alone (label 1's row comes from the roots) and leave f's forget accuracy on {1, 3} low. */
+static void test_partial_local(void **s) {
+    (void)s;
+    const int32_t one[1] = {3}, two[2] = {1, 3};
+    ul_forget_params p = ul_forget_defaults();
+    p.dry_run = true;
+    p.labels = one;
+    p.nlabels = 1;
+    ul_forget_result r1, r2;
+    ULT_OK(ul_forget(g_net, &p, &r1));
+    p.labels = two;
+    p.nlabels = 2;
+    ULT_OK(ul_forget(g_net, &p, &r2));
+    const ul_forget_node *f1 = NULL, *f2 = NULL;
+    for (size_t i = 0; i < r1.n; i++)
+        if (strcmp(r1.nodes[i].name, "f") == 0) f1 = &r1.nodes[i];
+    for (size_t i = 0; i < r2.n; i++)
+        if (strcmp(r2.nodes[i].name, "f") == 0) f2 = &r2.nodes[i];
+    assert_non_null(f1);
+    assert_non_null(f2);
+    print_message("f: {3} selected %zu, forget %.1f -> %.1f; {1,3} selected %zu, forget %.1f -> %.1f\n", f1->selected,
+                  f1->forget_acc_before, f1->forget_acc_after, f2->selected, f2->forget_acc_before, f2->forget_acc_after);
+    assert_true(f2->local);
+    if (!(f2->selected > f1->selected)) fail_msg("f: {1,3} selected %zu values, {3} %zu", f2->selected, f1->selected);
+    if (!(f2->forget_acc_after <= 10.0)) fail_msg("f keeps %.1f%% of labels 1 and 3", f2->forget_acc_after);
+    ul_forget_result_free(&r1);
+    ul_forget_result_free(&r2);
+}
+
 static void test_bad_requests(void **s) {
     (void)s;
     ul_forget_result r;
@@ -619,7 +697,8 @@ int main(void) {
         cmocka_unit_test(test_local_baselines),     cmocka_unit_test(test_local_only),
         cmocka_unit_test(test_exponent),            cmocka_unit_test(test_ga_transfer),
         cmocka_unit_test(test_samples),             cmocka_unit_test(test_sweep),
-        cmocka_unit_test(test_defaults),
+        cmocka_unit_test(test_defaults),            cmocka_unit_test(test_share),
+        cmocka_unit_test(test_partial_local),
         cmocka_unit_test(test_bad_requests),
     };
     return cmocka_run_group_tests(tests, setup, NULL);

@@ -152,6 +152,17 @@ static void test_eval_independent(void **s) {
     assert_int_equal(m.acc.n_forget, F.forget->n);
     assert_int_equal(m.acc.n_retain, F.retain->n);
     assert_int_equal(m.acc.n_test, F.testv->n);
+    /* per-class test accuracy against ul_evaluate's per-class counts */
+    {
+        ul_eval_result er;
+        ULT_OK(ul_evaluate(F.oracle, F.testv, &F.tf, 64, &er));
+        assert_int_equal(m.n_per_class, NCLS);
+        for (int c = 0; c < NCLS; c++) {
+            if (er.class_total[c] == 0) assert_true(isnan(m.per_class_ta[c]));
+            else ULT_CLOSE(m.per_class_ta[c], 100.0 * (double)er.class_correct[c] / (double)er.class_total[c], 1e-9, 0);
+        }
+        ul_eval_result_free(&er);
+    }
     /* the MIA through the public pieces */
     ul_predictions pf, pr, pt;
     ULT_OK(ul_predict(F.oracle, F.forget, &F.tf, 64, &pf));

@@ -70,6 +70,11 @@ void ul_predictions_free(ul_predictions *p);
  * ties to the lowest class index, compared with the label. UL_E_ARG for an empty set. */
 ul_status ul_top1_accuracy(const ul_predictions *p, double *pct);
 
+/* Top-1 accuracy in percent per true label 0..classes-1 (argmax as ul_top1_accuracy) into
+ * pct[0..classes); NaN for a label without samples. Samples whose label lies outside
+ * [0, classes) are not counted. UL_E_ARG for an empty set or classes < 1. */
+ul_status ul_per_class_accuracy(const ul_predictions *p, int classes, double *pct);
+
 typedef struct ul_acc_metrics {
     double fa;          /* forget accuracy: top-1 % on the forget set (SFR-on's "forget_train") */
     double ua;          /* unlearning accuracy, 100 - fa (SalUn's "UA") */

@@ -53,6 +53,7 @@ typedef struct ul_forget_setting {
     ul_local_fisher local;
     bool units;               /* dampen per unit (ul_dampen_units) instead of per element */
     double rel;               /* relative selection (units only; 0 = off) */
+    double share;             /* share selection (units only; 0 = off) */
 } ul_forget_setting;
 
 typedef struct ul_forget_params {
@@ -72,6 +73,12 @@ typedef struct ul_forget_params {
                                  of the head) by their summed Fishers instead of single values */
     double rel;               /* units: also require a unit's ratio to be at least rel times the
                                  largest unit ratio of a forget label's own Fisher (0 = off) */
+    double share;             /* units, models with forget samples of their own: select a unit when,
+                                 for some forget label j, the share of the unit's Fisher mass on the
+                                 model's own data that label j's samples carry (ratio_j * rho_j, rho_j
+                                 the label's fraction of the model's own data) reaches `share` and its
+                                 ratio exceeds 1; this replaces the alpha rule for those models
+                                 (0 = off: the alpha rule everywhere); see docs/fiun.md */
     double mfim_c;            /* MFIM divisor base c (5) */
     ul_fisher_params fisher;  /* estimator and scope, used for I_f and I_D alike */
     ul_local_fisher local_fisher; /* fiun.md §7 Q3: what a non-root model that trained on forget data
@@ -84,15 +91,16 @@ typedef struct ul_forget_params {
                                  local mode vary; lambda, c, estimator and scope are the request's) */
 } ul_forget_params;
 
-/* Defaults (docs/fiun.md, "Choosing the defaults"): FIUn with unit granularity, alpha 2.5, no
- * relative selection, lambda 1, exponent 3, c 1, local Fisher `only`, no I_D floor, per-sample
- * estimator, last scope: chosen by sweeps on Fashion-MNIST over the five scenarios and the demo
+/* Defaults (docs/fiun.md, "Choosing the defaults"): FIUn with unit granularity, alpha 2.5 (share
+ * 0.3 instead on models with forget samples of their own), no relative selection, lambda 1,
+ * exponent 3, c 1, local Fisher `only`, no I_D floor, per-sample estimator, last scope: chosen by sweeps on Fashion-MNIST over the five scenarios and the demo
  * network as the setting whose forget accuracy is at most 1% on every affected model and whose
  * retained accuracy is closest to retrain's. They deliberately differ from the spec's parity values
  * (fiun.md decisions 6, 7: element-wise, e 1, c 5, no local Fisher), which
  * ul_forget_parity_defaults returns and `unlearn forget --profile parity` selects. */
 #define UL_FIUN_DEFAULT_ALPHA 2.5
 #define UL_FIUN_DEFAULT_REL 0.0
+#define UL_FIUN_DEFAULT_SHARE 0.3
 #define UL_FIUN_DEFAULT_EXPONENT 3.0
 #define UL_FIUN_DEFAULT_MFIM_C 1.0
 ul_forget_params ul_forget_defaults(void);

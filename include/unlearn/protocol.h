@@ -5,8 +5,9 @@
  * transforms. ul_protocol_run clones the original, runs one method on the clone through
  * ul_unlearn (its wall time, Fisher/mask passes included and evaluation excluded, is the run
  * time), then ul_protocol_eval computes every metric of eval.h on the result: FA/UA/RA/TA (and,
- * class-wise, TA on the remaining and the forgotten classes), mia_entropy_lr, mia_svc_confidence,
- * and KL/JS of a reference (the retrained model) to the unlearned model on the forget set.
+ * class-wise, TA on the remaining and the forgotten classes), TA per class (from the same test
+ * predictions, no extra forward pass), mia_entropy_lr, mia_svc_confidence, and KL/JS of a
+ * reference (the retrained model) to the unlearned model on the forget set.
  * ul_protocol_gap is the Avg. Gap over UA, RA, TA (full test set) and mia_entropy_lr.
  * Training the original or the retrain oracle, caching checkpoints and aggregating over seeds
  * are the caller's (cli/cmd_bench.c); nothing here touches files.
@@ -44,8 +45,16 @@ typedef struct ul_protocol_task {
     bool svc_mia;                  /* also compute mia_svc_confidence (libsvm; seconds per model) */
 } ul_protocol_task;
 
+/* Classes whose per-class test accuracy ul_protocol_eval records (CIFAR-100 fits). */
+#define UL_PROTOCOL_MAX_CLASSES 100
+
 typedef struct ul_protocol_metrics {
     ul_acc_metrics acc;            /* fa, ua, ra, ta (full test set), ta_remain, ta_forget, counts */
+    int n_per_class;               /* entries of per_class_ta: the model's classes, 0 when they exceed
+                                      UL_PROTOCOL_MAX_CLASSES */
+    double per_class_ta[UL_PROTOCOL_MAX_CLASSES]; /* top-1 % on the test samples of each label
+                                      (ul_per_class_accuracy, from the same test predictions as ta);
+                                      NaN for a label without test samples */
     double mia_entropy_lr;         /* % of D_f predicted member (SFR-on's MIA) */
     double mia_svc_confidence;     /* % of D_f predicted non-member (SalUn's MIA-Efficacy); NaN if off */
     double kl;                     /* mean over D_f of KL(p_ref || p_model), nats; NaN without a reference */
@@ -59,9 +68,9 @@ typedef struct ul_protocol_metrics {
 } ul_protocol_metrics;
 
 /* Evaluate model `m` on the task's views: predictions (eval mode, t->eval_tf, view order), the
- * accuracies (t->forget_classes selects the class-wise TAs), both MIAs, and, when `ref_forget`
- * (the retrained model's predictions on the same forget view) is given, KL(ref || m) and JS on
- * the forget set. `forget_out` (optional) receives m's forget predictions, e.g. to serve as the
+ * accuracies (t->forget_classes selects the class-wise TAs) and the per-class test accuracy, both
+ * MIAs, and, when `ref_forget` (the retrained model's predictions on the same forget view) is
+ * given, KL(ref || m) and JS on the forget set. `forget_out` (optional) receives m's forget predictions, e.g. to serve as the
  * reference of later calls. The run fields of *out are zero. The model is not changed.
  * UL_E_ARG for an empty view or a missing argument; UL_E_SHAPE when classes or sample shapes
  * disagree; other statuses from the metrics (each message names the set). */

@@ -12,7 +12,8 @@
  * Reports: ul_report_write turns a results JSON (what `unlearn forget -o` or `unlearn receipt
  * --json` writes) into a directory with one index.html (inline CSS) and figures beside it as SVG
  * with PNG copies: the network's DAG drawn by Graphviz `dot`, accuracy and timing bars drawn by
- * gnuplot (both run as subprocesses; docs/reports.md).
+ * gnuplot (both run as subprocesses; docs/reports.md). The results.json of `unlearn bench
+ * methods` gives a method-benchmark page instead (table, Avg. Gap bars, per-class accuracy).
  *
  * Ownership: result structs are filled by the callee and released with their _free function.
  * Since v0.1.
@@ -80,13 +81,20 @@ typedef struct ul_report_params {
 } ul_report_params;
 
 typedef struct ul_report_info {
+    char kind[16];            /* "forget" (a forget request) or "methods" (`unlearn bench methods` results) */
     char edges_from[16];      /* "results", "network" or "none" */
     char edges_note[512];     /* where the edges came from, or why there are none */
     int figures;              /* figures written (each as .svg and .png) */
     char results_sha256[65];
 } ul_report_info;
 
-/* Write the report of p->results into p->out_dir. Everything is written into a temporary
+/* Write the report of p->results into p->out_dir. The kind of report follows the file's content:
+ * the results.json of `unlearn bench methods` (an object with "command": "bench methods", or with
+ * "config", "runs" and "summary") gives a method-benchmark report (the SFR-on table of every
+ * method with mean +- std over seeds, a bar chart of the Avg. Gap per method and the per-class
+ * test accuracy of the original, retrain and every method; figures by gnuplot only, `dot` is not
+ * needed, p->compare must be NULL and p->network is ignored); anything else is read as forget
+ * results, as follows. Everything is written into a temporary
  * sibling directory "<out_dir>.tmp-<pid>" that is renamed onto out_dir at the end, so a failure
  * leaves no out_dir (or the previous report) and no temporary directory. Edges: the results'
  * "edges" array ([{"parent","child","type"}]) when present, else those of the network directory

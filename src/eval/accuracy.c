@@ -3,7 +3,8 @@
  * "retain_valid"), plus for class-wise forgetting TA on the test samples of the remaining
  * classes (SalUn removes the forgotten class from its test set) and on the forgotten classes.
  * Ties in the argmax go to the lowest class index (PyTorch's topk leaves them unspecified).
- * Deliberately no top-5, no per-class table (ul_evaluate has one) and no confidence intervals.
+ * Per-class accuracy on one set (ul_per_class_accuracy) for reports of the test set.
+ * Deliberately no top-5 and no confidence intervals.
  */
 #include "unlearn/eval.h"
 
@@ -34,6 +35,23 @@ ul_status ul_top1_accuracy(const ul_predictions *p, double *pct) {
     size_t c = 0;
     for (size_t i = 0; i < p->n; i++) c += row_correct(p, i);
     *pct = 100.0 * (double)c / (double)p->n;
+    return UL_OK;
+}
+
+ul_status ul_per_class_accuracy(const ul_predictions *p, int classes, double *pct) {
+    ul_status st = check_preds(p, "per-class accuracy");
+    if (st != UL_OK) return st;
+    if (classes < 1 || !pct) return ul_fail(UL_E_ARG, "per-class accuracy: %d classes or no output", classes);
+    size_t *n = calloc((size_t)classes * 2, sizeof *n);
+    if (!n) return ul_fail(UL_E_NOMEM, "per-class accuracy: out of memory");
+    for (size_t i = 0; i < p->n; i++) {
+        const int32_t y = p->labels[i];
+        if (y < 0 || y >= classes) continue;
+        n[2 * y]++;
+        n[2 * y + 1] += row_correct(p, i);
+    }
+    for (int c = 0; c < classes; c++) pct[c] = n[2 * c] ? 100.0 * (double)n[2 * c + 1] / (double)n[2 * c] : NAN;
+    free(n);
     return UL_OK;
 }
 

@@ -65,6 +65,7 @@ ul_forget_params ul_forget_defaults(void) {
     p.local_fisher = UL_LOCAL_ONLY;
     p.units = true;
     p.rel = UL_FIUN_DEFAULT_REL;
+    p.share = UL_FIUN_DEFAULT_SHARE;
     return p;
 }
 
@@ -413,10 +414,16 @@ static ul_status node_forget_fisher(bool ssd, ul_local_fisher lm, const float **
  * whose full-data Fisher is tiny are not selected by small forget gradients (0 = the plain rule).
  * With units and rel > 0, a unit is selected when its ratio exceeds alpha AND is at least rel times
  * the largest unit ratio of one of the forget Fishers Fsel[0 .. nsel) (the model's per-label ones
- * when it has forget data of its own; nsel 0 = F alone); the factor always comes from F. Returns
- * the number of values dampened, (size_t)-1 when out of memory. */
+ * when it has forget data of its own; nsel 0 = F alone). With units, share > 0 and nsel > 0, the
+ * alpha rule is replaced by the share rule: a unit is selected when ratio_j * rho[j] >= share and
+ * ratio_j > 1 for some label j (ratio_j of Fsel[j], rho[j] that label's fraction of the model's
+ * own data); rel, when on, still applies. `partial` (the model's own data lacks some forget label,
+ * which it only inherited): a unit also passes by the alpha rule on F, which then holds the roots'
+ * Fishers for those labels. The factor always comes from F. Returns the number of values dampened,
+ * (size_t)-1 when out of memory. */
 static size_t dampen_node(const ul_model *m, float *theta, const float *ID, const float *F, size_t P, double id_floor,
-                          bool units, double rel, const float *const *Fsel, int nsel, const ul_dampen_params *dp) {
+                          bool units, double rel, double share, const float *const *Fsel, const double *rho, int nsel,
+                          bool partial, const ul_dampen_params *dp) {
     const float *I = ID;
     float *I2 = NULL;
     if (id_floor > 0) {
@@ -432,7 +439,7 @@ static size_t dampen_node(const ul_model *m, float *theta, const float *ID, cons
     size_t sel;
     if (!units) {
         sel = ul_dampen(theta, I, F, P, dp);
-    } else if (!(rel > 0)) {
+    } else if (!(rel > 0) && !(share > 0 && nsel > 0)) {
         sel = ul_dampen_units(m, theta, I, F, dp);
     } else {
         const size_t U = ul_unit_count(m);
@@ -444,13 +451,18 @@ static size_t dampen_node(const ul_model *m, float *theta, const float *ID, cons
             free(I2);
             return (size_t)-1;
         }
-        for (int j = 0; j < (nsel > 0 ? nsel : 1); j++) {
-            ul_unit_ratios(m, I, nsel > 0 ? Fsel[j] : F, ratio);
+        const bool by_share = share > 0 && nsel > 0;
+        const int passes = (nsel > 0 ? nsel : 1) + (by_share && partial ? 1 : 0);
+        for (int j = 0; j < passes; j++) {
+            const bool own = nsel > 0 && j < nsel; /* one own label's Fisher; else F */
+            ul_unit_ratios(m, I, own ? Fsel[j] : F, ratio);
             double mx = 0.0;
             for (size_t u = 0; u < U; u++)
                 if (ratio[u] > mx) mx = ratio[u];
-            for (size_t u = 0; u < U; u++)
-                if (ratio[u] > dp->alpha && ratio[u] >= rel * mx) mark[u] = 1;
+            for (size_t u = 0; u < U; u++) {
+                const bool pass = by_share && own ? ratio[u] > 1.0 && ratio[u] * rho[j] >= share : ratio[u] > dp->alpha;
+                if (pass && ratio[u] >= rel * mx) mark[u] = 1;
+            }
         }
         sel = ul_dampen_units_selected(m, theta, I, F, dp, mark);
         free(ratio);
@@ -464,8 +476,8 @@ static size_t dampen_node(const ul_model *m, float *theta, const float *ID, cons
  * fa[k * stride], ra[k * stride], sel[k * stride] for setting k. */
 static ul_status sweep_node(const ul_model *m, const ul_node *nd, ul_dataset *test, const ul_view *fsv,
                             const ul_forget_params *p, const float *ID, const float **Fr, int nr, const float *Floc,
-                            const float *const *Fsel, int nsel, size_t P, double *fa, double *ra, size_t *sel,
-                            size_t stride) {
+                            const float *const *Fsel, const double *rho, int nsel, bool partial, size_t P, double *fa,
+                            double *ra, size_t *sel, size_t stride) {
     ul_model *w = NULL;
     float *F = ul_malloc(P ? P : 1, sizeof(float));
     ul_status st = F ? ul_model_clone(m, &w) : UL_E_NOMEM;
@@ -476,11 +488,13 @@ static ul_status sweep_node(const ul_model *m, const ul_node *nd, ul_dataset *te
     for (size_t k = 0; k < p->nsweep && st == UL_OK; k++) {
         const ul_forget_setting *q = &p->sweep[k];
         if ((st = ul_model_copy_params(w, m)) != UL_OK) break;
-        if ((st = node_forget_fisher(false, q->local, Fr, nr, Floc, P, p->mfim_c, F)) != UL_OK) break;
+        const ul_local_fisher lq = q->local == UL_LOCAL_ONLY && partial ? UL_LOCAL_MERGE : q->local;
+        if ((st = node_forget_fisher(false, lq, Fr, nr, Floc, P, p->mfim_c, F)) != UL_OK) break;
         ul_dampen_params dp = ul_dampen_defaults(q->alpha);
         dp.lambda = p->lambda;
         dp.exponent = q->exponent;
-        size_t s = dampen_node(w, ul_model_params(w), ID, F, P, q->id_floor, q->units, q->rel, Fsel, nsel, &dp);
+        size_t s = dampen_node(w, ul_model_params(w), ID, F, P, q->id_floor, q->units, q->rel, q->share, Fsel, rho, nsel,
+                               partial && q->local == UL_LOCAL_ONLY, &dp);
         if (s == (size_t)-1) { st = UL_E_NOMEM; break; }
         sel[k * stride] = s;
         fa[k * stride] = fsv ? acc_view(w, fsv, rl, nrl, &tf, &cnt) : acc_on(w, test, &tf, fl, nfl, &cnt);
@@ -533,6 +547,12 @@ static ul_status forget_fisher_classes(const ul_fisher_classes *cs, const int32_
     free(tmp);
     if (st == UL_OK && !any) st = ul_fail(UL_E_ARG, "Fisher: no samples of the requested classes");
     return st;
+}
+
+static bool classes_have_all(const ul_fisher_classes *cs, const int32_t *U, size_t nU) {
+    for (size_t i = 0; i < nU; i++)
+        if (!(U[i] >= 0 && U[i] < cs->K && cs->counts[U[i]] > 0)) return false;
+    return true;
 }
 
 static bool classes_have(const ul_fisher_classes *cs, const int32_t *U, size_t nU) {
@@ -619,12 +639,13 @@ ul_status ul_forget_plan_open(const char *dir, const ul_forget_params *p, ul_for
                        p->alpha, p->lambda, p->mfim_c, p->exponent);
     if (!(p->id_floor >= 0) || !(p->id_floor <= 1e6)) return ul_fail(UL_E_ARG, "forget: id-floor (%g) must lie in [0, 1e6]", p->id_floor);
     if (!(p->rel >= 0) || !(p->rel <= 1)) return ul_fail(UL_E_ARG, "forget: select-rel (%g) must lie in [0, 1]", p->rel);
+    if (!(p->share >= 0) || !(p->share <= 1)) return ul_fail(UL_E_ARG, "forget: select-share (%g) must lie in [0, 1]", p->share);
     if (p->nsweep && (!p->dry_run || p->method != UL_FORGET_FIUN))
         return ul_fail(UL_E_ARG, "forget: a sweep needs --dry-run and the fiun method");
     for (size_t k = 0; k < p->nsweep; k++)
         if (!(p->sweep[k].alpha > 0) || !(p->sweep[k].exponent > 0) || !(p->sweep[k].exponent <= 64) ||
             !(p->sweep[k].id_floor >= 0) || p->sweep[k].local >= UL_LOCAL_COUNT || !(p->sweep[k].rel >= 0) ||
-            !(p->sweep[k].rel <= 1))
+            !(p->sweep[k].rel <= 1) || !(p->sweep[k].share >= 0) || !(p->sweep[k].share <= 1))
             return ul_fail(UL_E_ARG, "forget: sweep setting %zu is out of range", k + 1);
     out->fault = UL_FORGET_FAULT_NETWORK;
     pl->t_start = ul_now();
@@ -922,8 +943,10 @@ ul_status ul_forget_node_run(ul_forget_plan *pl, size_t i, ul_forget_result *out
     float *ID = ul_malloc(P, sizeof(float)), *F = ul_malloc(P, sizeof(float));
     const float **Fs = ul_malloc((size_t)nri + 1, sizeof *Fs);
     float *Floc = NULL;
-    float **Fsel = NULL; /* the model's per-label forget Fishers (relative selection) */
+    float **Fsel = NULL; /* the model's per-label forget Fishers (relative and share selection) */
+    double *rho = NULL;  /* each one's label's fraction of the model's own data */
     int nsel = 0;
+    bool partial = false; /* its own data lacks some forget label (which it only inherited) */
     if (!ID || !F || !Fs) s = UL_E_NOMEM;
     ul_transform tf = ul_net_node_transform(nd);
     const bool ssd = p->method == UL_FORGET_SSD_LOCAL;
@@ -937,19 +960,23 @@ ul_status ul_forget_node_run(ul_forget_plan *pl, size_t i, ul_forget_result *out
             if (s == UL_OK && want_local && classes_have(&cs, p->labels, p->nlabels)) {
                 if (!(Floc = ul_malloc(P, sizeof(float)))) s = UL_E_NOMEM;
                 else s = forget_fisher_classes(&cs, p->labels, p->nlabels, P, Floc);
+                partial = !o->root && !classes_have_all(&cs, p->labels, p->nlabels);
             }
             /* relative selection: the model's own per-label forget Fishers */
-            bool want_rel = p->rel > 0;
-            for (size_t k = 0; k < p->nsweep; k++) want_rel |= p->sweep[k].rel > 0;
+            bool want_rel = p->rel > 0 || p->share > 0;
+            for (size_t k = 0; k < p->nsweep; k++) want_rel |= p->sweep[k].rel > 0 || p->sweep[k].share > 0;
             if (s == UL_OK && want_rel && classes_have(&cs, p->labels, p->nlabels)) {
-                if (!(Fsel = ul_calloc(p->nlabels, sizeof *Fsel))) s = UL_E_NOMEM;
+                int64_t total = 0;
+                for (int k = 0; k < cs.K; k++) total += cs.counts[k];
+                if (!(Fsel = ul_calloc(p->nlabels, sizeof *Fsel)) || !(rho = ul_calloc(p->nlabels, sizeof *rho)))
+                    s = UL_E_NOMEM;
                 for (size_t q = 0; q < p->nlabels && s == UL_OK; q++) {
                     const int32_t u = p->labels[q];
                     if (u < 0 || u >= cs.K || cs.counts[u] == 0) continue;
                     if (!(Fsel[nsel] = ul_malloc(P, sizeof(float)))) s = UL_E_NOMEM;
                     else if ((s = ul_fisher_from_class_sums(cs.sums, cs.counts, cs.K, cs.lo, cs.hi, P, &u, 1,
                                                             Fsel[nsel])) == UL_OK)
-                        nsel++;
+                        rho[nsel++] = total > 0 ? (double)cs.counts[u] / (double)total : 0.0;
                 }
             }
         }
@@ -978,18 +1005,22 @@ ul_status ul_forget_node_run(ul_forget_plan *pl, size_t i, ul_forget_result *out
         ul_view_free(fv);
     }
     if (s == UL_OK && p->nsweep)
-        s = sweep_node(m, nd, pl->test, pl->fsv, p, ID, Fs, nri, Floc, (const float *const *)Fsel, nsel, P,
+        s = sweep_node(m, nd, pl->test, pl->fsv, p, ID, Fs, nri, Floc, (const float *const *)Fsel, rho, nsel, partial, P,
                        out->sweep_forget + i,
                        out->sweep_retain + i, out->sweep_selected + i, pl->closure.n);
     if (s == UL_OK) {
-        const ul_local_fisher lm = ssd ? UL_LOCAL_ONLY : o->root ? UL_LOCAL_OFF : p->local_fisher;
+        ul_local_fisher lm = ssd ? UL_LOCAL_ONLY : o->root ? UL_LOCAL_OFF : p->local_fisher;
+        /* a model that trained on some forget labels itself and only inherited the others: its own
+         * Fisher for the first, the roots' for the rest (merge instead of only) */
+        if (!ssd && lm == UL_LOCAL_ONLY && partial) lm = UL_LOCAL_MERGE;
         o->local = Floc && lm != UL_LOCAL_OFF;
         if ((s = node_forget_fisher(ssd, lm, Fs, nri, Floc, P, p->mfim_c, F)) == UL_OK) {
             ul_dampen_params dp = ul_dampen_defaults(p->alpha);
             dp.lambda = p->lambda;
             dp.exponent = p->exponent;
-            o->selected = dampen_node(m, ul_model_params(m), ID, F, P, p->id_floor, p->units, p->rel,
-                                      (const float *const *)Fsel, nsel, &dp);
+            o->selected = dampen_node(m, ul_model_params(m), ID, F, P, p->id_floor, p->units, p->rel, p->share,
+                                      (const float *const *)Fsel, rho, nsel,
+                                      partial && !ssd && p->local_fisher == UL_LOCAL_ONLY, &dp);
             int bad_t = -1;
             if (o->selected == (size_t)-1) {
                 s = UL_E_NOMEM;
@@ -1011,6 +1042,7 @@ ul_status ul_forget_node_run(ul_forget_plan *pl, size_t i, ul_forget_result *out
     if (Fsel)
         for (size_t q = 0; q < p->nlabels; q++) free(Fsel[q]);
     free(Fsel);
+    free(rho);
     ul_view_free(own);
     return s;
 }
@@ -1060,6 +1092,7 @@ ul_status ul_forget_plan_commit(ul_forget_plan *pl, int threads, int ranks, ul_f
     cJSON_AddNumberToObject(par, "id_floor", p->id_floor);
     cJSON_AddStringToObject(par, "granularity", p->units ? "unit" : "element");
     cJSON_AddNumberToObject(par, "select_rel", p->rel);
+    cJSON_AddNumberToObject(par, "select_share", p->share);
     cJSON_AddNumberToObject(par, "mfim_c", p->mfim_c);
     cJSON_AddStringToObject(par, "estimator", ul_fisher_estimator_name(p->fisher.estimator));
     cJSON_AddStringToObject(par, "scope", ul_fisher_scope_name(p->fisher.scope));

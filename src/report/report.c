@@ -1,4 +1,5 @@
-/* ul_report_write (report.h): the HTML report of a forget request. Reads and validates the results
+/* ul_report_write (report.h): the HTML report of a forget request (a method-benchmark results file
+ * is handed to methods.c). Reads and validates the results
  * (and an optional comparison run of the same request), checks that Graphviz and gnuplot are on
  * PATH before writing anything, writes the figure sources, runs the tools, writes index.html with
  * inline CSS, all inside a temporary sibling directory that is renamed onto the output at the end.
@@ -23,7 +24,7 @@
 
 /* Remove a directory tree this module wrote (regular files and subdirectories; links are
  * unlinked, never followed). Best effort. */
-static void rm_tree(const char *dir) {
+void rp_rm_tree(const char *dir) {
     DIR *d = opendir(dir);
     if (d) {
         struct dirent *e;
@@ -32,7 +33,7 @@ static void rm_tree(const char *dir) {
             char p[4096];
             if (snprintf(p, sizeof p, "%s/%s", dir, e->d_name) >= (int)sizeof p) continue;
             struct stat sb;
-            if (lstat(p, &sb) == 0 && S_ISDIR(sb.st_mode)) rm_tree(p);
+            if (lstat(p, &sb) == 0 && S_ISDIR(sb.st_mode)) rp_rm_tree(p);
             else unlink(p);
         }
         closedir(d);
@@ -41,7 +42,7 @@ static void rm_tree(const char *dir) {
 }
 
 /* An existing output directory may be replaced when it is empty or holds a report (index.html). */
-static ul_status out_dir_ok(const char *out, bool *exists) {
+ul_status rp_out_dir_ok(const char *out, bool *exists) {
     struct stat sb;
     *exists = false;
     if (stat(out, &sb) != 0) {
@@ -68,7 +69,7 @@ static ul_status out_dir_ok(const char *out, bool *exists) {
     return UL_OK;
 }
 
-static ul_status put(const char *dir, const char *name, const rp_buf *b) {
+ul_status rp_put(const char *dir, const char *name, const rp_buf *b) {
     if (b->oom) return ul_fail(UL_E_NOMEM, "out of memory writing %s", name);
     char p[4096];
     snprintf(p, sizeof p, "%s/%s", dir, name);
@@ -77,7 +78,7 @@ static ul_status put(const char *dir, const char *name, const rp_buf *b) {
 
 /* ---- HTML -------------------------------------------------------------------------------------- */
 
-static const char CSS[] =
+const char rp_css[] =
     "body{font:15px/1.45 \"DejaVu Sans\",\"Segoe UI\",Helvetica,Arial,sans-serif;color:#222;max-width:1120px;"
     "margin:1.5em auto;padding:0 1.2em;background:#fff}\n"
     "h1{font-size:1.55em;margin:0 0 .15em}h2{font-size:1.2em;border-bottom:1px solid #ddd;padding-bottom:.2em;"
@@ -179,7 +180,7 @@ static void write_html(rp_buf *b, const ul_report_params *p, const rp_results *r
     rp_puts(b, " with ");
     rp_html(b, r->method);
     rp_printf(b, "</title>\n<meta name=\"generator\" content=\"unlearn %s (git %s)\">\n<style>\n%s</style>\n</head>\n<body>\n",
-              ver, commit, CSS);
+              ver, commit, rp_css);
     /* header */
     rp_puts(b, "<header>\n<h1>Unlearning report</h1>\n<p class=\"sub\">");
     if (r->request_id > 0) rp_printf(b, "Request %lld: ", r->request_id);
@@ -379,6 +380,18 @@ ul_status ul_report_write(const ul_report_params *p, ul_report_info *info) {
     snprintf(out, sizeof out, "%s", p->out_dir);
     for (size_t n = strlen(out); n > 1 && out[n - 1] == '/'; n--) out[n - 1] = '\0';
     char dot[1024], gnuplot[1024];
+    if (rp_is_methods_results(p->results)) {
+        snprintf(info->kind, sizeof info->kind, "methods");
+        if (p->compare)
+            return ul_fail(UL_E_ARG, "--compare: '%s' holds the results of `unlearn bench methods`, which compares its "
+                                     "methods itself; --compare applies to forget results only",
+                           p->results);
+        if (!rp_find_tool("gnuplot", gnuplot, sizeof gnuplot))
+            return ul_fail(UL_E_UNSUPPORTED, "'gnuplot' was not found on PATH: the report draws its plots with it "
+                                             "(install it: apt-get install gnuplot-nox, or make deps)");
+        return rp_methods_write(p, out, gnuplot, info);
+    }
+    snprintf(info->kind, sizeof info->kind, "forget");
     if (!rp_find_tool("dot", dot, sizeof dot))
         return ul_fail(UL_E_UNSUPPORTED, "Graphviz 'dot' was not found on PATH: the report draws the network with it "
                                          "(install it: apt-get install graphviz, or make deps)");
@@ -416,7 +429,7 @@ ul_status ul_report_write(const ul_report_params *p, ul_report_info *info) {
     }
     snprintf(info->results_sha256, sizeof info->results_sha256, "%s", r.sha256);
     bool exists = false;
-    if ((st = out_dir_ok(out, &exists)) != UL_OK) goto done;
+    if ((st = rp_out_dir_ok(out, &exists)) != UL_OK) goto done;
 
     rp_graph g;
     memset(&g, 0, sizeof g);
@@ -431,7 +444,7 @@ ul_status ul_report_write(const ul_report_params *p, ul_report_info *info) {
     snprintf(tmp, sizeof tmp, "%s.tmp-%ld", out, (long)getpid());
     snprintf(old, sizeof old, "%s.old-%ld", out, (long)getpid());
     snprintf(src, sizeof src, "%s/src", tmp);
-    rm_tree(tmp); /* a leftover of a killed run with our pid */
+    rp_rm_tree(tmp); /* a leftover of a killed run with our pid */
     if (mkdir(tmp, 0755) != 0) {
         st = ul_fail(UL_E_IO, "creating the report directory '%s': %s", tmp, strerror(errno));
         rp_graph_free(&g);
@@ -442,11 +455,11 @@ ul_status ul_report_write(const ul_report_params *p, ul_report_info *info) {
     if (st == UL_OK) st = rp_dag_dot(&r, &g, &dag);
     if (st == UL_OK) st = rp_accuracy_plot(&r, p->compare ? &c : NULL, &adat, &agp);
     if (st == UL_OK) st = rp_time_plot(&r, p->compare ? &c : NULL, &tdat, &tgp);
-    if (st == UL_OK) st = put(tmp, "src/dag.dot", &dag);
-    if (st == UL_OK) st = put(tmp, "src/accuracy.dat", &adat);
-    if (st == UL_OK) st = put(tmp, "src/accuracy.gp", &agp);
-    if (st == UL_OK) st = put(tmp, "src/time.dat", &tdat);
-    if (st == UL_OK) st = put(tmp, "src/time.gp", &tgp);
+    if (st == UL_OK) st = rp_put(tmp, "src/dag.dot", &dag);
+    if (st == UL_OK) st = rp_put(tmp, "src/accuracy.dat", &adat);
+    if (st == UL_OK) st = rp_put(tmp, "src/accuracy.gp", &agp);
+    if (st == UL_OK) st = rp_put(tmp, "src/time.dat", &tdat);
+    if (st == UL_OK) st = rp_put(tmp, "src/time.gp", &tgp);
     const char *dot_svg[] = {dot, "-Tsvg", "-o", "dag.svg", "src/dag.dot", NULL};
     const char *dot_png[] = {dot, "-Tpng", "-Gdpi=96", "-o", "dag.png", "src/dag.dot", NULL};
     const char *gp_acc[] = {gnuplot, "src/accuracy.gp", NULL};
@@ -482,7 +495,7 @@ ul_status ul_report_write(const ul_report_params *p, ul_report_info *info) {
         snprintf(lp, sizeof lp, "%s/gnuplot.log", src);
         unlink(lp);
         write_html(&html, p, &r, p->compare ? &c : NULL, &g, notes.s);
-        st = put(tmp, "index.html", &html);
+        st = rp_put(tmp, "index.html", &html);
     }
     rp_buf_free(&dag);
     rp_buf_free(&adat);
@@ -498,10 +511,10 @@ ul_status ul_report_write(const ul_report_params *p, ul_report_info *info) {
             st = ul_fail(UL_E_IO, "renaming '%s' onto '%s': %s", tmp, out, strerror(errno));
             if (exists) rename(old, out);
         } else if (exists) {
-            rm_tree(old);
+            rp_rm_tree(old);
         }
     }
-    if (st != UL_OK) rm_tree(tmp);
+    if (st != UL_OK) rp_rm_tree(tmp);
     else info->figures = 3;
 done:
     rp_buf_free(&notes);

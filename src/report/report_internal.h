@@ -102,4 +102,27 @@ ul_status rp_time_plot(const rp_results *r, const rp_results *cmp, rp_buf *data,
 /* The fill colour of a forget accuracy (percent; < 0: none) as "#rrggbb". */
 void rp_acc_colour(double acc, char out[8]);
 
+/* ---- shared by report.c and methods.c ---------------------------------------------------- */
+
+/* Remove a directory tree this module wrote (links unlinked, never followed). Best effort. */
+void rp_rm_tree(const char *dir);
+/* An existing output directory may be replaced when empty or holding a report (index.html);
+ * *exists says whether it exists. UL_E_ARG when it holds something else. */
+ul_status rp_out_dir_ok(const char *out, bool *exists);
+/* Write buffer b as dir/name (atomically). */
+ul_status rp_put(const char *dir, const char *name, const rp_buf *b);
+/* The page's inline stylesheet. */
+extern const char rp_css[];
+
+/* ---- method-benchmark reports (methods.c) -------------------------------------------------- */
+
+/* Is `path` a results.json of `unlearn bench methods` (an object with "command": "bench methods",
+ * or with "config", "runs" and "summary" and no "affected")? False when unreadable or not JSON
+ * (the forget reader then reports why). */
+bool rp_is_methods_results(const char *path);
+/* The method-benchmark report of p->results into out (trailing slashes removed), drawn with
+ * gnuplot (absolute path): index.html, gap.svg/png, per_class.svg/png, src/. Same temporary
+ * directory and rename discipline as the forget report. */
+ul_status rp_methods_write(const ul_report_params *p, const char *out, const char *gnuplot, ul_report_info *info);
+
 #endif

@@ -26,6 +26,7 @@ static ul_status check_task(const ul_model *m, const ul_protocol_task *t) {
 
 static void clear_metrics(ul_protocol_metrics *out) {
     memset(out, 0, sizeof *out);
+    for (int c = 0; c < UL_PROTOCOL_MAX_CLASSES; c++) out->per_class_ta[c] = NAN;
     out->mia_entropy_lr = NAN;
     out->mia_svc_confidence = NAN;
     out->kl = NAN;
@@ -54,6 +55,10 @@ static ul_status eval_model(ul_model *m, const ul_protocol_task *t, const ul_pre
         goto done;
     }
     if ((st = ul_eval_accuracies(&pf, &pr, &pt, t->forget_classes, t->nforget_classes, &out->acc)) != UL_OK) goto done;
+    if (t->classes <= UL_PROTOCOL_MAX_CLASSES) {
+        if ((st = ul_per_class_accuracy(&pt, t->classes, out->per_class_ta)) != UL_OK) goto done;
+        out->n_per_class = t->classes;
+    }
     ul_mia_lr_result lr;
     if ((st = ul_mia_entropy_lr(&pr, &pf, &pt, &lr)) != UL_OK) goto done;
     out->mia_entropy_lr = lr.rate;
