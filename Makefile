@@ -25,7 +25,7 @@ help:
 	@echo "make asan   build into $(ASAN_DIR)/ with ASan+UBSan and run the unit tests"
 	@echo "make mpi    install OpenMPI, build with -DUL_MPI=ON into $(MPI_DIR)/ and run the MPI test (forget/net build --mpi)"
 	@echo "make demo   the main job: train and evaluate a model on Fashion-MNIST"
-	@echo "make bench  training/inference throughput, ours and PyTorch's side by side"
+	@echo "make bench  training/inference, Fisher, FIUn and GEMM throughput next to PyTorch (BENCH_QUICK=1: a few minutes)"
 	@echo "make fuzz   libFuzzer targets (clang) for the file, registry and text parsers, FUZZ_SECONDS each [60]"
 	@echo "make valgrind  the CLI's main paths under valgrind memcheck (no errors, no leaks)"
 

@@ -1,4 +1,5 @@
-/* bench_train: training and inference throughput of unlearn's models on Fashion-MNIST.
+/* bench_train: training, inference and per-sample Fisher throughput of unlearn's models on
+ * Fashion-MNIST.
  *
  * For each --arch: load the training split (ul_dataset_load), build the model (PyTorch default
  * init statistics, seed 0), then R repetitions of
@@ -7,12 +8,18 @@
  *              backward + SGD step (momentum 0.9, lr 0.05, no weight decay)
  *   inference: W warm-up batches, then K timed eval-mode forwards (batcher fill included)
  * and print one JSON object per arch on stdout (samples/s median/min/max over the repetitions,
- * max RSS from getrusage). bench/torch_peer.py measures the same in PyTorch with the same JSON
- * shape; bench/run.sh runs both and bench/summarize.py makes the table (docs/performance.md).
+ * max RSS from getrusage). With --task fisher each repetition instead computes the per-sample
+ * diagonal Fisher (ul_fisher, sample estimator, --scope last|all) of the untrained model over the
+ * first --samples training samples (eval mode, batch --batch). bench/torch_peer.py measures the
+ * same in PyTorch with the same JSON shape. With --lockstep each repetition waits for a line on
+ * stdin and prints {"rep": r} when done, so bench/bench.py can alternate the repetitions of
+ * unlearn and PyTorch; bench/run.sh drives it and bench/summarize.py makes the table
+ * (docs/performance.md).
  * Not measured: evaluation metrics, data loading from disk, checkpointing.
  */
 #include "unlearn/base.h"
 #include "unlearn/data.h"
+#include "unlearn/fisher.h"
 #include "unlearn/nn.h"
 #include "unlearn/train.h"
 
@@ -22,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <time.h>
 
 #define MAX_ARCHS 16
 #define MAX_REPS 1000
@@ -34,6 +42,10 @@ typedef struct opts {
     const char *data;
     int batch, threads, reps, batches, warmup;
     uint64_t seed;
+    bool fisher;            /* --task fisher */
+    ul_fisher_scope scope;  /* --scope */
+    int samples;            /* --samples (fisher), 0 = default */
+    bool lockstep;
 } opts;
 
 static void usage(FILE *f) {
@@ -49,6 +61,12 @@ static void usage(FILE *f) {
             "  --batches N      timed batches per repetition [mlp 100, cnn 20, resnet18 8]\n"
             "  --warmup N       untimed batches before each timed run [3]\n"
             "  --seed N         model init and shuffling seed [0]\n"
+            "  --task T         train (training + inference) or fisher [train]\n"
+            "  --scope S        fisher: last or all [last]\n"
+            "  --samples N      fisher: samples per repetition [last: mlp 32768, cnn 8192, resnet18 2048;\n"
+            "                   all: mlp 16384, cnn 2048, resnet18 256]\n"
+            "  --lockstep       before repetition r print {\"wait\": r} and wait for a line on stdin;\n"
+            "                   print {\"rep\": r} after it (bench/bench.py alternates processes so)\n"
             "  --help           this text\n");
 }
 
@@ -79,6 +97,10 @@ static int parse_args(int argc, char **argv, opts *o) {
             usage(stdout);
             return 1;
         }
+        if (!strcmp(a, "--lockstep")) {
+            o->lockstep = true;
+            continue;
+        }
         if (i + 1 >= argc) {
             fprintf(stderr, "bench_train: unknown option or missing value: '%s'\n", a);
             usage(stderr);
@@ -104,6 +126,21 @@ static int parse_args(int argc, char **argv, opts *o) {
             rc = parse_int(a, v, 1, 1 << 20, &o->batches);
         } else if (!strcmp(a, "--warmup")) {
             rc = parse_int(a, v, 0, 1 << 20, &o->warmup);
+        } else if (!strcmp(a, "--task")) {
+            if (strcmp(v, "train") && strcmp(v, "fisher")) {
+                fprintf(stderr, "bench_train: --task must be train or fisher, not '%s'\n", v);
+                return -1;
+            }
+            o->fisher = !strcmp(v, "fisher");
+        } else if (!strcmp(a, "--scope")) {
+            ul_fisher_params fp;
+            if (ul_fisher_parse("sample", v, &fp) != UL_OK) {
+                fprintf(stderr, "bench_train: --scope must be last or all, not '%s'\n", v);
+                return -1;
+            }
+            o->scope = fp.scope;
+        } else if (!strcmp(a, "--samples")) {
+            rc = parse_int(a, v, 1, INT_MAX, &o->samples);
         } else if (!strcmp(a, "--seed")) {
             rc = parse_int(a, v, 0, INT_MAX, &seed);
             o->seed = (uint64_t)seed;
@@ -125,6 +162,35 @@ static int default_batches(const char *arch) {
     if (!strncmp(arch, "mlp", 3)) return 100;
     if (!strncmp(arch, "resnet", 6)) return 8;
     return 20;
+}
+
+static int default_fisher_samples(const char *arch, ul_fisher_scope scope) {
+    const bool mlp = !strncmp(arch, "mlp", 3), resnet = !strncmp(arch, "resnet", 6);
+    if (scope == UL_FISHER_LAST) return mlp ? 32768 : resnet ? 2048 : 8192;
+    return mlp ? 16384 : resnet ? 256 : 2048;
+}
+
+/* --lockstep: say {"wait": r}, then wait for the driver's go (false at end of input). */
+static bool lockstep_wait(const opts *o, int r) {
+    if (!o->lockstep) return true;
+    printf("{\"wait\": %d}\n", r);
+    fflush(stdout);
+    char line[64];
+    return fgets(line, sizeof line, stdin) != NULL;
+}
+
+static void lockstep_done(const opts *o, int r) {
+    if (!o->lockstep) return;
+    printf("{\"rep\": %d}\n", r);
+    fflush(stdout);
+}
+
+/* CPU seconds of the whole process (all threads): with other jobs on the machine, samples per CPU
+ * second moves less than samples per wall second (printed on stderr only). */
+static double cpu_now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
 static int cmp_double(const void *a, const void *b) {
@@ -242,21 +308,31 @@ static ul_status bench_arch(const opts *o, ul_dataset *ds, ul_view *v, const cha
 
     for (int r = 0; r < o->reps; r++) {
         size_t n = 0;
+        if (!lockstep_wait(o, r)) {
+            st = ul_fail(UL_E_ARG, "--lockstep: end of input before repetition %d", r + 1);
+            goto done;
+        }
         st = train_batches(&c, o->warmup, &n);
         if (st != UL_OK) goto done;
-        double t0 = ul_now();
+        double t0 = ul_now(), c0 = cpu_now();
         st = train_batches(&c, K, &n);
         if (st != UL_OK) goto done;
         train_sps[r] = (double)n / (ul_now() - t0);
+        const double train_cpu = (double)n / (cpu_now() - c0);
 
         st = infer_batches(&c, o->warmup, &n);
         if (st != UL_OK) goto done;
         t0 = ul_now();
+        c0 = cpu_now();
         st = infer_batches(&c, K, &n);
         if (st != UL_OK) goto done;
         infer_sps[r] = (double)n / (ul_now() - t0);
-        fprintf(stderr, "bench_train: %s rep %d/%d: train %.1f samples/s (loss %.4f), inference %.1f samples/s\n",
-                ul_model_spec(c.m), r + 1, o->reps, train_sps[r], c.last_loss, infer_sps[r]);
+        fprintf(stderr,
+                "bench_train: %s rep %d/%d: train %.1f samples/s (loss %.4f), inference %.1f samples/s; per CPU "
+                "second (all threads): train %.1f, inference %.1f\n",
+                ul_model_spec(c.m), r + 1, o->reps, train_sps[r], c.last_loss, infer_sps[r], train_cpu,
+                (double)n / (cpu_now() - c0));
+        lockstep_done(o, r);
     }
 
     struct rusage ru;
@@ -287,6 +363,73 @@ done:
     return st;
 }
 
+/* --task fisher: per-sample diagonal Fisher (sample estimator) over the first S samples. */
+static ul_status bench_fisher(const opts *o, ul_dataset *ds, const char *arch) {
+    ul_status st = UL_OK;
+    ul_model *m = NULL;
+    ul_view *v = NULL;
+    float *out = NULL;
+    int32_t *idx = NULL;
+    double sps[MAX_REPS];
+    const size_t S = (size_t)(o->samples > 0 ? o->samples : default_fisher_samples(arch, o->scope));
+    const size_t N = ul_dataset_size(ds) < S ? ul_dataset_size(ds) : S;
+    ul_arch_params ap = {.in_c = ul_dataset_channels(ds), .in_h = ul_dataset_height(ds),
+                         .in_w = ul_dataset_width(ds), .classes = ul_dataset_classes(ds), .width = 0.0f};
+    ul_transform tf = ul_transform_default(ul_dataset_name(ds));
+    ul_fisher_params fp = ul_fisher_defaults(UL_FISHER_SAMPLE);
+    fp.scope = o->scope;
+    fp.batch_size = o->batch;
+
+    st = ul_model_create(arch, &ap, o->seed, &m);
+    if (st != UL_OK) goto done;
+    idx = ul_malloc(N, sizeof(int32_t));
+    out = ul_malloc(ul_model_num_params(m), sizeof(float));
+    if (!idx || !out) {
+        st = UL_E_NOMEM;
+        goto done;
+    }
+    for (size_t i = 0; i < N; i++) idx[i] = (int32_t)i;
+    st = ul_view_from_indices(ds, idx, N, &v);
+    if (st != UL_OK) goto done;
+    st = ul_fisher(m, v, &tf, &fp, out); /* warm-up */
+    if (st != UL_OK) goto done;
+    for (int r = 0; r < o->reps; r++) {
+        if (!lockstep_wait(o, r)) {
+            st = ul_fail(UL_E_ARG, "--lockstep: end of input before repetition %d", r + 1);
+            goto done;
+        }
+        double t0 = ul_now();
+        st = ul_fisher(m, v, &tf, &fp, out);
+        if (st != UL_OK) goto done;
+        sps[r] = (double)N / (ul_now() - t0);
+        fprintf(stderr, "bench_train: %s fisher %s rep %d/%d: %.1f samples/s\n", ul_model_spec(m),
+                ul_fisher_scope_name(o->scope), r + 1, o->reps, sps[r]);
+        lockstep_done(o, r);
+    }
+    double fsum = 0.0;
+    for (size_t k = 0; k < ul_model_num_params(m); k++) fsum += out[k];
+    struct rusage ru;
+    memset(&ru, 0, sizeof ru);
+    getrusage(RUSAGE_SELF, &ru);
+    printf("{\"impl\": \"unlearn\", \"version\": \"%s\", \"task\": \"fisher\", \"scope\": \"%s\", \"arch\": ",
+           UL_VERSION_STRING, ul_fisher_scope_name(o->scope));
+    print_json_string(ul_model_spec(m));
+    printf(", \"dataset\": ");
+    print_json_string(ul_dataset_name(ds));
+    printf(", \"batch\": %d, \"threads\": %d, \"reps\": %d, \"samples\": %zu, \"params\": %zu, ", o->batch,
+           ul_get_threads(), o->reps, N, ul_model_num_params(m));
+    print_stats("fisher_samples_per_s", sps, o->reps);
+    printf(", \"fisher_sum\": %.6g, \"max_rss_mib\": %.1f}\n", fsum, (double)ru.ru_maxrss / 1024.0);
+    fflush(stdout);
+done:
+    ul_view_free(v);
+    free(out);
+    free(idx);
+    ul_model_free(m);
+    if (st != UL_OK) fprintf(stderr, "bench_train: %s: %s: %s\n", arch, ul_status_str(st), ul_last_error());
+    return st;
+}
+
 int main(int argc, char **argv) {
     opts o;
     int pr = parse_args(argc, argv, &o);
@@ -305,7 +448,7 @@ int main(int argc, char **argv) {
     }
     int failed = 0;
     for (int i = 0; i < o.narchs; i++)
-        if (bench_arch(&o, ds, v, o.archs[i]) != UL_OK) failed = 1;
+        if ((o.fisher ? bench_fisher(&o, ds, o.archs[i]) : bench_arch(&o, ds, v, o.archs[i])) != UL_OK) failed = 1;
     ul_view_free(v);
     ul_dataset_free(ds);
     return failed;

@@ -7,6 +7,14 @@ from torch_models.py (same state_dict names, PyTorch default init), then R repet
              batch gather + (x/255 - 0.2860)/0.3530 + forward(train) + cross-entropy + backward +
              SGD step (momentum 0.9, lr 0.05, no weight decay)
   inference: W warm-up batches, then K timed eval-mode forwards under torch.inference_mode()
+With --task fisher each repetition instead computes the per-sample diagonal empirical Fisher
+(mean over samples of squared per-sample gradients of the cross-entropy with the true label, eval
+mode) of the untrained model over the first --samples training samples, over the final linear layer
+(--scope last) or every parameter (--scope all), with --variant loop (one forward/backward per
+sample, torch.autograd.grad on the parameters in scope only) or --variant vmap (functorch
+make_functional_with_buffers + vmap(grad(loss)) over chunks of --batch samples).
+With --lockstep each repetition waits for a line on stdin and prints {"rep": r} when done, so that
+bench/bench.py can alternate it with unlearn's repetitions.
 One JSON object per arch on stdout; progress on stderr. torch.set_num_threads(--threads).
 Needs torch and numpy only (reads the IDX .gz files with gzip + numpy).
 """
@@ -62,6 +70,105 @@ class Batches:
         return x, self.labels[idx]
 
 
+def lockstep_wait(args, r):
+    if not args.lockstep:
+        return
+    print(json.dumps({"wait": r}), flush=True)
+    if not sys.stdin.readline():
+        sys.exit("torch_peer: --lockstep: end of input")
+
+
+def lockstep_done(args, r):
+    if args.lockstep:
+        print(json.dumps({"rep": r}), flush=True)
+
+
+def default_fisher_samples(arch, scope, variant):
+    """Samples per repetition: enough for about a second of work at PyTorch's speed."""
+    big = 1 if arch.startswith("resnet") else 4 if arch.startswith("cnn") else 16
+    if variant == "loop":
+        return 64 * big if scope == "last" else 32 * big
+    return 256 * big if scope == "last" else 64 * big
+
+
+def fisher_loop(model, params, x, y):
+    acc = [torch.zeros_like(p) for p in params]
+    for i in range(x.shape[0]):
+        loss = F.cross_entropy(model(x[i:i + 1]), y[i:i + 1])
+        for a, g in zip(acc, torch.autograd.grad(loss, params)):
+            a.addcmul_(g, g)
+    return [a / x.shape[0] for a in acc]
+
+
+def make_fisher_vmap(model, in_scope):
+    from functorch import grad, make_functional_with_buffers, vmap
+    fmodel, params, buffers = make_functional_with_buffers(model)
+    sel = [i for i, s in enumerate(in_scope) if s]
+    rest = [i for i, s in enumerate(in_scope) if not s]
+    other = tuple(params[i] for i in rest)
+
+    def loss1(p_in, p_rest, bufs, xi, yi):
+        full = [None] * len(params)
+        for i, t in zip(sel, p_in):
+            full[i] = t
+        for i, t in zip(rest, p_rest):
+            full[i] = t
+        return F.cross_entropy(fmodel(full, bufs, xi.unsqueeze(0)), yi.unsqueeze(0))
+
+    g = vmap(grad(loss1), in_dims=(None, None, None, 0, 0))
+    p_in = tuple(params[i].detach() for i in sel)
+
+    def run(x, y, chunk):
+        acc = [torch.zeros_like(p) for p in p_in]
+        for i in range(0, x.shape[0], chunk):
+            for a, gi in zip(acc, g(p_in, other, buffers, x[i:i + chunk], y[i:i + chunk])):
+                a.add_((gi * gi).sum(0))
+        return [a / x.shape[0] for a in acc]
+    return run
+
+
+def bench_fisher(args, images, labels, classes, arch):
+    torch.manual_seed(args.seed)
+    model = torch_models.make_model(arch, tuple(images.shape[1:]), classes)
+    model.eval()
+    head = [m for m in model.modules() if isinstance(m, torch.nn.Linear)][-1]
+    head_ids = {id(p) for p in head.parameters()}
+    in_scope = [args.scope == "all" or id(p) in head_ids for p in model.parameters()]
+    for p, s in zip(model.parameters(), in_scope):
+        p.requires_grad_(s)
+    params = [p for p, s in zip(model.parameters(), in_scope) if s]
+    n = args.samples if args.samples > 0 else default_fisher_samples(arch, args.scope, args.variant)
+    n = min(n, images.shape[0])
+    x = images[:n].to(torch.float32).mul_(1.0 / 255.0)
+    x.sub_(torch_models.FMNIST_MEAN).div_(torch_models.FMNIST_STD)
+    y = labels[:n]
+    if args.variant == "loop":
+        def run():
+            return fisher_loop(model, params, x, y)
+    else:
+        vm = make_fisher_vmap(model, in_scope)
+
+        def run():
+            return vm(x, y, args.batch)
+    run()  # warm-up
+    sps = []
+    out = None
+    for r in range(args.reps):
+        lockstep_wait(args, r)
+        t0 = time.perf_counter()
+        out = run()
+        sps.append(n / (time.perf_counter() - t0))
+        sys.stderr.write("torch_peer: %s fisher %s %s rep %d/%d: %.1f samples/s\n"
+                         % (arch, args.scope, args.variant, r + 1, args.reps, sps[-1]))
+        lockstep_done(args, r)
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    return {"impl": "pytorch-" + args.variant, "version": torch.__version__, "task": "fisher", "scope": args.scope,
+            "variant": args.variant, "arch": arch, "dataset": "fashion-mnist", "batch": args.batch,
+            "threads": torch.get_num_threads(), "reps": args.reps, "samples": n,
+            "params": sum(p.numel() for p in model.parameters()), "fisher_samples_per_s": stats(sps),
+            "fisher_sum": float(sum(o.sum() for o in out)), "max_rss_mib": round(rss, 1)}
+
+
 def stats(v):
     return {"median": round(statistics.median(v), 1), "min": round(min(v), 1), "max": round(max(v), 1),
             "runs": [round(x, 1) for x in v]}
@@ -103,6 +210,7 @@ def bench_arch(args, images, labels, classes, arch):
 
     tr, inf = [], []
     for r in range(args.reps):
+        lockstep_wait(args, r)
         train(args.warmup)
         t0 = time.perf_counter()
         n = train(k)
@@ -113,6 +221,7 @@ def bench_arch(args, images, labels, classes, arch):
         inf.append(n / (time.perf_counter() - t0))
         sys.stderr.write("torch_peer: %s rep %d/%d: train %.1f samples/s (loss %.4f), inference %.1f samples/s\n"
                          % (arch, r + 1, args.reps, tr[-1], last_loss, inf[-1]))
+        lockstep_done(args, r)
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
     nparams = sum(p.numel() for p in model.parameters())
     return {"impl": "pytorch", "version": torch.__version__, "arch": arch, "dataset": "fashion-mnist",
@@ -135,6 +244,15 @@ def main():
                     help="timed batches per repetition [mlp 100, cnn 20, resnet18 8]")
     ap.add_argument("--warmup", type=int, default=3, help="untimed batches before each timed run [%(default)s]")
     ap.add_argument("--seed", type=int, default=0, help="init and shuffling seed [%(default)s]")
+    ap.add_argument("--task", choices=["train", "fisher"], default="train",
+                    help="train (training + inference) or fisher [%(default)s]")
+    ap.add_argument("--scope", choices=["last", "all"], default="last", help="fisher: scope [%(default)s]")
+    ap.add_argument("--variant", choices=["loop", "vmap"], default="loop",
+                    help="fisher: per-sample loop or functorch vmap [%(default)s]")
+    ap.add_argument("--samples", type=int, default=0, help="fisher: samples per repetition [by arch]")
+    ap.add_argument("--lockstep", action="store_true",
+                    help="before repetition r print {\"wait\": r} and wait for a line on stdin; "
+                    "print {\"rep\": r} after it")
     args = ap.parse_args()
     if args.batch < 1 or args.threads < 1 or args.reps < 1 or args.batches < 0 or args.warmup < 0:
         ap.error("--batch, --threads and --reps must be >= 1, --batches and --warmup >= 0")
@@ -146,7 +264,8 @@ def main():
     labels = torch.from_numpy(lab.astype(np.int64))
     classes = int(labels.max()) + 1
     for arch in args.arch or DEFAULT_ARCHS:
-        print(json.dumps(bench_arch(args, images, labels, classes, arch)), flush=True)
+        fn = bench_fisher if args.task == "fisher" else bench_arch
+        print(json.dumps(fn(args, images, labels, classes, arch)), flush=True)
     return 0
 
 

@@ -29,8 +29,8 @@ typedef struct ul_layer {
     float *out;
     float *din;
     int32_t *argmax;        /* maxpool: capacity * out_n */
-    float *xhat;            /* BN: normalised input; linear+relu and blocks: masked gradient; capacity * out_n */
-    float *invstd;          /* BN: per channel */
+    float *xhat;            /* linear+relu and blocks: masked gradient; capacity * out_n */
+    float *invstd;          /* BN: per channel 1/sqrt(var + eps), then the mean used (2 * in_c floats) */
     const float *in;        /* input of the last forward (borrowed) */
     /* block */
     ul_seq *main, *shortcut;

@@ -1,18 +1,28 @@
 /* Linear layer y = x W^T + b (PyTorch nn.Linear layout: W is [out, in]), optionally with a fused
- * ReLU. Forward and the input gradient split the batch into fixed chunks (tensor/blas.h); the
- * weight gradient splits the output rows into slabs, each a disjoint part of dW over the whole
- * batch, so no reduction is needed and the result does not depend on the thread count.
+ * ReLU. Forward and the input gradient split the batch into chunks of at least UL_LIN_MIN rows;
+ * the weight gradient splits the output rows into slabs of at least UL_LIN_MIN rows, each a
+ * disjoint part of dW over the whole batch, so no reduction is needed. The counts depend on the
+ * shapes only (not on the thread count), so neither does the result. Chunks are kept large because
+ * every GEMM call packs the shared operand (W, or x for dW) again: with 8 chunks of 16 samples the
+ * packing cost about a fifth of an MLP's training step.
  */
 #include "nn/layer.h"
 #include "tensor/blas.h"
 
 #include <stdlib.h>
 
+#define UL_LIN_MIN 64
+/* Pieces of at least UL_LIN_MIN rows out of `rows`, between 1 and UL_CHUNKS. */
+static int lin_pieces(size_t rows) {
+    const size_t p = rows / UL_LIN_MIN;
+    return p < 1 ? 1 : p > UL_CHUNKS ? UL_CHUNKS : (int)p;
+}
+
 void ul_linear_forward(ul_model *m, ul_layer *l, const float *x, size_t n) {
     const int in = (int)l->in_n, out = (int)l->out_n;
     const float *W = ul_tp(m, l->t_w);
     const float *b = l->t_b >= 0 ? ul_tp(m, l->t_b) : NULL;
-    const int S = ul_nchunks(n);
+    const int S = lin_pieces(n);
     l->in = x;
 #pragma omp parallel for schedule(static) if (n * (size_t)in * out >= 8 * (size_t)UL_PAR_MIN)
     for (int s = 0; s < S; s++) {
@@ -36,7 +46,7 @@ void ul_linear_backward(ul_model *m, ul_layer *l, const float *dout, size_t n) {
     }
     float *dW = ul_tg(m, l->t_w);
     float *db = l->t_b >= 0 ? ul_tg(m, l->t_b) : NULL;
-    const int R = out < UL_CHUNKS ? out : UL_CHUNKS;
+    const int R = lin_pieces((size_t)out);
     if (m->sq) { /* per-sample squares: g_i = dout_i x_i^T, so sum_i g_i^2 = (dout o dout)^T (x o x) */
         float *d2 = ul_malloc(n * (size_t)out, sizeof(float)), *x2 = ul_malloc(n * (size_t)in, sizeof(float));
         if (d2 && x2) {
@@ -74,7 +84,7 @@ void ul_linear_backward(ul_model *m, ul_layer *l, const float *dout, size_t n) {
             }
     }
     if (!l->need_din) return;
-    const int S = ul_nchunks(n);
+    const int S = lin_pieces(n);
     const float *W = ul_tp(m, l->t_w);
 #pragma omp parallel for schedule(static) if (big)
     for (int s = 0; s < S; s++) {

@@ -54,7 +54,7 @@ static ul_status seq_prepare(ul_model *m, ul_seq *s, bool first_needs_din) {
             if (tmp > m->ws_tmp_n) m->ws_tmp_n = tmp;
         }
         if (l->type == UL_L_BN) {
-            l->invstd = calloc((size_t)l->in_c, sizeof(float));
+            l->invstd = calloc(2 * (size_t)l->in_c, sizeof(float)); /* invstd, then mean (bn.c) */
             if (!l->invstd) return ul_fail(UL_E_NOMEM, "out of memory");
         }
         if (l->type == UL_L_BLOCK) {
@@ -92,7 +92,7 @@ static ul_status seq_grow(ul_seq *s, size_t cap) {
         if (l->need_din && !(l->din = ul_alloc_aligned(cap * l->in_n, sizeof(float)))) return UL_E_NOMEM;
         if (l->type == UL_L_MAXPOOL && !(l->argmax = ul_alloc_aligned(cap * l->out_n, sizeof(int32_t))))
             return UL_E_NOMEM;
-        if ((l->type == UL_L_BN || l->type == UL_L_BLOCK || (l->type == UL_L_LINEAR && l->relu)) &&
+        if ((l->type == UL_L_BLOCK || (l->type == UL_L_LINEAR && l->relu)) &&
             !(l->xhat = ul_alloc_aligned(cap * l->out_n, sizeof(float))))
             return UL_E_NOMEM;
         if (l->type == UL_L_BLOCK) {
