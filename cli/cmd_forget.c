@@ -149,7 +149,7 @@ static int forget_main(int argc, char **argv, bool *mpi_on) {
                        "split; whitespace/comma separated, '#' comments)"},
         [O_METHOD] = {"method", 0, "NAME", "fiun", "fiun; retrain (re-derive every affected model without the labels: the exact answer); sequential (FIUn on the roots, re-derive the descendants); ssd-local (each model dampened with its own forget Fisher); finetune (each model trained 1 epoch on its data without the labels); ga-transfer (the reference code's gradient ascent at the roots, transferred to the descendants)"},
         [O_PROFILE] = {"profile", 0, "tuned|parity", "tuned",
-                       "FIUn defaults: tuned (the sweeps of docs/fiun.md: unit granularity, alpha 2.5, exponent 3, c 1, "
+                       "FIUn defaults: tuned (the sweeps of docs/fiun.md: unit granularity, alpha 2.5 (share 0.3 on models with own forget data), exponent 10, c 1, "
                        "local Fisher only) or parity (the spec's values: element-wise, alpha 1, exponent 1, c 5, "
                        "local Fisher off); options given explicitly win"},
         [O_ALPHA] = {"alpha", 0, "A", d_alpha, "FIUn selection: dampen k when I_f[k] > A * I_D[k]"},

@@ -534,13 +534,13 @@ static void test_sweep(void **s) {
     ULT_FAILS(ul_forget(g_net, &p, &sw), UL_E_ARG);
 }
 
-/* The tuned defaults (unit granularity, alpha 2.5, e 3, c 1, local Fisher only) on this synthetic
+/* The tuned defaults (unit granularity, alpha 2.5, e 10, share 0.3, c 1, local Fisher only) on this synthetic
  * network: every affected model's forget accuracy falls to near zero and mean retained accuracy
  * stays near retrain's; the parity profile is what the spec says. */
 static void test_defaults(void **s) {
     (void)s;
     ul_forget_params d = ul_forget_defaults(), q = ul_forget_parity_defaults();
-    assert_true(d.units && d.local_fisher == UL_LOCAL_ONLY && d.alpha == 2.5 && d.rel == 0.0 && d.exponent == 3.0 &&
+    assert_true(d.units && d.local_fisher == UL_LOCAL_ONLY && d.alpha == 2.5 && d.rel == 0.0 && d.exponent == 10.0 &&
                 d.mfim_c == 1.0 && d.share == 0.3);
     assert_true(!q.units && q.local_fisher == UL_LOCAL_OFF && q.alpha == 1.0 && q.exponent == 1.0 && q.mfim_c == 5.0 &&
                 q.rel == 0.0 && q.share == 0.0);
