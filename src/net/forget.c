@@ -652,6 +652,12 @@ ul_status ul_forget_plan_open(const char *dir, const ul_forget_params *p, ul_for
     ul_status st = ul_net_open(dir, p->dry_run, &pl->net);
     if (st != UL_OK) return st;
     ul_net *net = pl->net;
+    /* one read transaction for the whole plan: roots, closure, versions and ancestors come from one
+     * snapshot, so a request committed meanwhile is seen entirely or not at all (reading the models
+     * one by one could mix versions from before and after it, and the result would be refused at
+     * commit with its new objects left unreferenced) */
+    bool reading = false;
+    if ((st = ul_net_read_begin(net, &reading)) != UL_OK) goto done;
 
     if (p->nsamples) {
         /* sample ids come from a file: a list that does not fit the network is bad input (3) */
@@ -749,6 +755,7 @@ ul_status ul_forget_plan_open(const char *dir, const ul_forget_params *p, ul_for
         ul_name_list_free(&anc);
     }
 done:
+    if (reading) ul_net_read_end(net, reading);
     if (st != UL_OK) ul_forget_plan_free(pl);
     return st;
 }
