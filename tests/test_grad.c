@@ -63,7 +63,7 @@ static void lcase_alloc(lcase *c, ul_rng *r) {
     l->din = calloc(c->n * l->in_n, sizeof(float));
     l->argmax = calloc(c->n * l->out_n, sizeof(int32_t));
     l->xhat = calloc(c->n * l->out_n, sizeof(float));
-    l->invstd = calloc((size_t)l->in_c, sizeof(float));
+    l->invstd = calloc(2 * (size_t)l->in_c, sizeof(float)); /* invstd, then mean (bn.c) */
     size_t col = (size_t)l->in_c * (l->k ? l->k : 1) * (l->k ? l->k : 1) * l->out_h * l->out_w;
     m->ws_col = calloc(c->n * col + 1, sizeof(float));
     m->ws_tmp = calloc(c->n * l->out_n + 1, sizeof(float));
