@@ -321,6 +321,18 @@ static void test_dampen_units(void **s) {
         const float want = unit1 ? (float)(beta * (double)before[k]) : before[k];
         if (th[k] != want) fail_msg("value %zu: %g, want %g", k, (double)th[k], (double)want);
     }
+    /* units of mlp:6-4-3: fc1's 4 rows (weight + bias), then fc2's 3; ul_unit_of maps a value to its unit */
+    assert_int_equal(ul_unit_count(m), 7);
+    const ul_tensor_info *w1 = ul_model_find_tensor(m, "fc1.weight"), *b1 = ul_model_find_tensor(m, "fc1.bias");
+    assert_int_equal(ul_unit_of(m, w1->offset), 0);
+    assert_int_equal(ul_unit_of(m, w1->offset + 6 * 3 + 5), 3);
+    assert_int_equal(ul_unit_of(m, b1->offset + 2), 2);
+    for (size_t u = 0; u < 3; u++) {
+        assert_int_equal(ul_unit_of(m, w->offset + u * 4), 4 + u);
+        assert_int_equal(ul_unit_of(m, w->offset + u * 4 + 3), 4 + u);
+        assert_int_equal(ul_unit_of(m, b->offset + u), 4 + u);
+    }
+    assert_true(ul_unit_of(m, P) == (size_t)-1);
     free(ID); free(IF); free(before);
     ul_model_free(m);
 }

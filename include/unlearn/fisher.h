@@ -96,6 +96,8 @@ size_t ul_dampen_units(const ul_model *m, float *theta, const float *ID, const f
  * +inf where only sum I_D is 0), and dampening of the units marked in sel[0 .. ul_unit_count)
  * (alpha is not consulted; the factor is the same as ul_dampen_units'). */
 size_t ul_unit_count(const ul_model *m);
+/* The index of the unit that holds parameter index k, (size_t)-1 when none does. */
+size_t ul_unit_of(const ul_model *m, size_t k);
 void ul_unit_ratios(const ul_model *m, const float *ID, const float *If, double *ratio);
 size_t ul_dampen_units_selected(const ul_model *m, float *theta, const float *ID, const float *If,
                                 const ul_dampen_params *p, const unsigned char *sel);

@@ -94,6 +94,24 @@ static void count_fn(const ul_model *m, int t0, int t1, int64_t U, int64_t u, si
     ((count_ctx *)ctx)->n++;
 }
 
+typedef struct of_ctx {
+    size_t k, found;
+} of_ctx;
+static void of_fn(const ul_model *m, int t0, int t1, int64_t U, int64_t u, size_t index, void *ctx) {
+    of_ctx *c = ctx;
+    for (int q = t0; q < t1; q++) {
+        const ul_tensor_info *x = ul_model_tensor(m, q);
+        const size_t w = x->numel / (size_t)U, o = x->offset + (size_t)u * w;
+        if (c->k >= o && c->k < o + w) c->found = index;
+    }
+}
+
+size_t ul_unit_of(const ul_model *m, size_t k) {
+    of_ctx c = {k, (size_t)-1};
+    for_units(m, of_fn, &c);
+    return c.found;
+}
+
 size_t ul_unit_count(const ul_model *m) {
     count_ctx c = {0};
     for_units(m, count_fn, &c);

@@ -419,11 +419,12 @@ static ul_status node_forget_fisher(bool ssd, ul_local_fisher lm, const float **
  * ratio_j > 1 for some label j (ratio_j of Fsel[j], rho[j] that label's fraction of the model's
  * own data); rel, when on, still applies. `partial` (the model's own data lacks some forget label,
  * which it only inherited): a unit also passes by the alpha rule on F, which then holds the roots'
- * Fishers for those labels. The factor always comes from F. Returns the number of values dampened,
- * (size_t)-1 when out of memory. */
+ * Fishers for those labels. Under the share rule the head row of label j itself (sel_label[j]) is
+ * also selected whenever its ratio exceeds 1: the unit that outputs the forgotten class. The factor
+ * always comes from F. Returns the number of values dampened, (size_t)-1 when out of memory. */
 static size_t dampen_node(const ul_model *m, float *theta, const float *ID, const float *F, size_t P, double id_floor,
-                          bool units, double rel, double share, const float *const *Fsel, const double *rho, int nsel,
-                          bool partial, const ul_dampen_params *dp) {
+                          bool units, double rel, double share, const float *const *Fsel, const double *rho,
+                          const int32_t *sel_label, int nsel, bool partial, const ul_dampen_params *dp) {
     const float *I = ID;
     float *I2 = NULL;
     if (id_floor > 0) {
@@ -452,15 +453,24 @@ static size_t dampen_node(const ul_model *m, float *theta, const float *ID, cons
             return (size_t)-1;
         }
         const bool by_share = share > 0 && nsel > 0;
+        int wt = -1, bt = -1;
+        ul_model_head(m, &wt, &bt);
+        const ul_tensor_info *hw = wt >= 0 ? ul_model_tensor(m, wt) : NULL;
+        const int K = ul_model_arch(m).classes;
         const int passes = (nsel > 0 ? nsel : 1) + (by_share && partial ? 1 : 0);
         for (int j = 0; j < passes; j++) {
             const bool own = nsel > 0 && j < nsel; /* one own label's Fisher; else F */
             ul_unit_ratios(m, I, own ? Fsel[j] : F, ratio);
+            /* the head row of this label: the unit holding its first weight */
+            size_t row = (size_t)-1;
+            if (by_share && own && hw && K > 0 && sel_label[j] >= 0 && sel_label[j] < K)
+                row = ul_unit_of(m, hw->offset + (size_t)sel_label[j] * (hw->numel / (size_t)K));
             double mx = 0.0;
             for (size_t u = 0; u < U; u++)
                 if (ratio[u] > mx) mx = ratio[u];
             for (size_t u = 0; u < U; u++) {
-                const bool pass = by_share && own ? ratio[u] > 1.0 && ratio[u] * rho[j] >= share : ratio[u] > dp->alpha;
+                const bool pass = by_share && own ? ratio[u] > 1.0 && (ratio[u] * rho[j] >= share || u == row)
+                                                  : ratio[u] > dp->alpha;
                 if (pass && ratio[u] >= rel * mx) mark[u] = 1;
             }
         }
@@ -476,7 +486,8 @@ static size_t dampen_node(const ul_model *m, float *theta, const float *ID, cons
  * fa[k * stride], ra[k * stride], sel[k * stride] for setting k. */
 static ul_status sweep_node(const ul_model *m, const ul_node *nd, ul_dataset *test, const ul_view *fsv,
                             const ul_forget_params *p, const float *ID, const float **Fr, int nr, const float *Floc,
-                            const float *const *Fsel, const double *rho, int nsel, bool partial, size_t P, double *fa,
+                            const float *const *Fsel, const double *rho, const int32_t *sel_label, int nsel,
+                            bool partial, size_t P, double *fa,
                             double *ra, size_t *sel, size_t stride) {
     ul_model *w = NULL;
     float *F = ul_malloc(P ? P : 1, sizeof(float));
@@ -493,7 +504,8 @@ static ul_status sweep_node(const ul_model *m, const ul_node *nd, ul_dataset *te
         ul_dampen_params dp = ul_dampen_defaults(q->alpha);
         dp.lambda = p->lambda;
         dp.exponent = q->exponent;
-        size_t s = dampen_node(w, ul_model_params(w), ID, F, P, q->id_floor, q->units, q->rel, q->share, Fsel, rho, nsel,
+        size_t s = dampen_node(w, ul_model_params(w), ID, F, P, q->id_floor, q->units, q->rel, q->share, Fsel, rho,
+                               sel_label, nsel,
                                partial && q->local == UL_LOCAL_ONLY, &dp);
         if (s == (size_t)-1) { st = UL_E_NOMEM; break; }
         sel[k * stride] = s;
@@ -952,6 +964,7 @@ ul_status ul_forget_node_run(ul_forget_plan *pl, size_t i, ul_forget_result *out
     float *Floc = NULL;
     float **Fsel = NULL; /* the model's per-label forget Fishers (relative and share selection) */
     double *rho = NULL;  /* each one's label's fraction of the model's own data */
+    int32_t *sel_label = NULL; /* and the label itself */
     int nsel = 0;
     bool partial = false; /* its own data lacks some forget label (which it only inherited) */
     if (!ID || !F || !Fs) s = UL_E_NOMEM;
@@ -975,7 +988,8 @@ ul_status ul_forget_node_run(ul_forget_plan *pl, size_t i, ul_forget_result *out
             if (s == UL_OK && want_rel && classes_have(&cs, p->labels, p->nlabels)) {
                 int64_t total = 0;
                 for (int k = 0; k < cs.K; k++) total += cs.counts[k];
-                if (!(Fsel = ul_calloc(p->nlabels, sizeof *Fsel)) || !(rho = ul_calloc(p->nlabels, sizeof *rho)))
+                if (!(Fsel = ul_calloc(p->nlabels, sizeof *Fsel)) || !(rho = ul_calloc(p->nlabels, sizeof *rho)) ||
+                    !(sel_label = ul_calloc(p->nlabels, sizeof *sel_label)))
                     s = UL_E_NOMEM;
                 for (size_t q = 0; q < p->nlabels && s == UL_OK; q++) {
                     const int32_t u = p->labels[q];
@@ -983,7 +997,7 @@ ul_status ul_forget_node_run(ul_forget_plan *pl, size_t i, ul_forget_result *out
                     if (!(Fsel[nsel] = ul_malloc(P, sizeof(float)))) s = UL_E_NOMEM;
                     else if ((s = ul_fisher_from_class_sums(cs.sums, cs.counts, cs.K, cs.lo, cs.hi, P, &u, 1,
                                                             Fsel[nsel])) == UL_OK)
-                        rho[nsel++] = total > 0 ? (double)cs.counts[u] / (double)total : 0.0;
+                        sel_label[nsel] = u, rho[nsel++] = total > 0 ? (double)cs.counts[u] / (double)total : 0.0;
                 }
             }
         }
@@ -1012,7 +1026,7 @@ ul_status ul_forget_node_run(ul_forget_plan *pl, size_t i, ul_forget_result *out
         ul_view_free(fv);
     }
     if (s == UL_OK && p->nsweep)
-        s = sweep_node(m, nd, pl->test, pl->fsv, p, ID, Fs, nri, Floc, (const float *const *)Fsel, rho, nsel, partial, P,
+        s = sweep_node(m, nd, pl->test, pl->fsv, p, ID, Fs, nri, Floc, (const float *const *)Fsel, rho, sel_label, nsel, partial, P,
                        out->sweep_forget + i,
                        out->sweep_retain + i, out->sweep_selected + i, pl->closure.n);
     if (s == UL_OK) {
@@ -1026,7 +1040,7 @@ ul_status ul_forget_node_run(ul_forget_plan *pl, size_t i, ul_forget_result *out
             dp.lambda = p->lambda;
             dp.exponent = p->exponent;
             o->selected = dampen_node(m, ul_model_params(m), ID, F, P, p->id_floor, p->units, p->rel, p->share,
-                                      (const float *const *)Fsel, rho, nsel,
+                                      (const float *const *)Fsel, rho, sel_label, nsel,
                                       partial && !ssd && p->local_fisher == UL_LOCAL_ONLY, &dp);
             int bad_t = -1;
             if (o->selected == (size_t)-1) {
@@ -1050,6 +1064,7 @@ ul_status ul_forget_node_run(ul_forget_plan *pl, size_t i, ul_forget_result *out
         for (size_t q = 0; q < p->nlabels; q++) free(Fsel[q]);
     free(Fsel);
     free(rho);
+    free(sel_label);
     ul_view_free(own);
     return s;
 }
